@@ -1,0 +1,1 @@
+"""The approvals domain: campaigns, their review and their delivery."""

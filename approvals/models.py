@@ -1,0 +1,243 @@
+"""Campaigns, their recipients and attachments, reviews, the delivery ledger, the audit log."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class SenderIdentity(models.Model):
+    """A From address an admin has approved; drafters can pick nothing else."""
+
+    display_name = models.CharField(_("display name"), max_length=200)
+    email = models.EmailField(_("address"), unique=True)
+    active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("sender identity")
+        verbose_name_plural = _("sender identities")
+        ordering = ["email"]
+
+    def __str__(self) -> str:
+        return f"{self.display_name} <{self.email}>"
+
+
+class InternalDomain(models.Model):
+    """A mail domain that belongs to the organisation (used by the recipient guards)."""
+
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+
+    class Meta:
+        verbose_name = _("internal domain")
+        verbose_name_plural = _("internal domains")
+        ordering = ["domain"]
+
+    def save(self, *args, **kwargs):
+        self.domain = self.domain.strip().lower()
+        super().save(*args, **kwargs)
+
+    def __str__(self) -> str:
+        return self.domain
+
+
+class Campaign(models.Model):
+    class State(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        IN_REVIEW = "in_review", _("In review")
+        REJECTED = "rejected", _("Rejected")
+        APPROVED = "approved", _("Approved")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        PARTLY_FAILED = "partly_failed", _("Partly failed")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    class RecipientMode(models.TextChoices):
+        INDIVIDUAL = "individual", _("Individual: each recipient alone in To")
+        BCC = "bcc", _("Bcc: To holds the sender, each recipient only in the envelope")
+        SHARED = "shared", _("Shared: every recipient in To (small internal lists only)")
+
+    name = models.CharField(_("campaign name"), max_length=200)
+    drafter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafted_campaigns"
+    )
+    state = models.CharField(max_length=20, choices=State.choices, default=State.DRAFT)
+    sender = models.ForeignKey(
+        SenderIdentity, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("sender")
+    )
+    recipient_mode = models.CharField(
+        _("recipient field mode"),
+        max_length=20,
+        choices=RecipientMode.choices,
+        default=RecipientMode.INDIVIDUAL,
+    )
+    subject = models.CharField(_("subject"), max_length=500, blank=True)
+    body_text = models.TextField(_("plain-text body"), blank=True)
+    body_html = models.TextField(_("HTML body (optional)"), blank=True)
+
+    # The recipient list as uploaded: its columns, and which ones are address and name.
+    list_filename = models.CharField(max_length=255, blank=True)
+    list_sha256 = models.CharField(max_length=64, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    address_column = models.CharField(_("address column"), max_length=200, blank=True)
+    name_column = models.CharField(_("display-name column"), max_length=200, blank=True)
+
+    submitted_hash = models.CharField(max_length=64, blank=True)
+    approved_hash = models.CharField(max_length=64, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approved_campaigns",
+    )
+    approved_at = models.DateTimeField(null=True, blank=True)
+    sending_started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # Separation of duties, refused by the database itself.
+            models.CheckConstraint(
+                condition=Q(approved_by__isnull=True) | ~Q(approved_by=F("drafter")),
+                name="campaign_approver_is_not_drafter",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_editable(self) -> bool:
+        return self.state in (self.State.DRAFT, self.State.REJECTED)
+
+
+class Contributor(models.Model):
+    """Everyone who drafted or edited a campaign; none of them may approve it."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="contributors")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "user"], name="unique_contributor")
+        ]
+
+
+class Recipient(models.Model):
+    """One row of the recipient list: address, name and fields always travel together."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    row_number = models.PositiveIntegerField()
+    email = models.CharField(max_length=320)
+    display_name = models.CharField(max_length=300, blank=True)
+    data = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["row_number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "row_number"], name="unique_recipient_row")
+        ]
+        indexes = [models.Index(fields=["campaign", "email"])]
+
+    def __str__(self) -> str:
+        return self.email
+
+
+def attachment_path(instance: "Attachment", filename: str) -> str:
+    # A random name on disk: the original filename is kept only in the database.
+    return f"attachments/{instance.campaign_id}/{uuid.uuid4().hex}"
+
+
+class Attachment(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="attachments")
+    filename = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=200)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=attachment_path)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["filename", "id"]
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Review(models.Model):
+    class Decision(models.TextChoices):
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="reviews")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    comment = models.TextField(blank=True)
+    content_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class Delivery(models.Model):
+    """The ledger: one row per approved recipient, the single truth of what was sent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        SENDING = "sending", _("Handed to a worker")
+        SENT = "sent", _("Accepted by the ESP")
+        FAILED = "failed", _("Failed")
+        IN_DOUBT = "in_doubt", _("In doubt")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="deliveries")
+    recipient = models.OneToOneField(Recipient, on_delete=models.CASCADE, related_name="delivery")
+    email = models.CharField(max_length=320)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    message_id = models.CharField(max_length=255, unique=True)
+    esp_message_id = models.CharField(max_length=255, blank=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    claim_token = models.CharField(max_length=36, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["campaign", "status"])]
+        verbose_name_plural = _("deliveries")
+
+    def __str__(self) -> str:
+        return f"{self.email}: {self.status}"
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of every workflow action (see approvals.audit)."""
+
+    created_at = models.DateTimeField()
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=50)
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    content_hash = models.CharField(max_length=64, blank=True)
+    details = models.JSONField(default=dict)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"

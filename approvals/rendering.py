@@ -1,0 +1,110 @@
+"""What one recipient receives: the rendered message and its exact headers.
+
+The reviewer's preview and the worker's send both come from ``render_for``, so
+what was reviewed is what leaves. The recipient field mode is applied here and
+only here: the drafter picks a mode, the code writes the headers (incident 8).
+"""
+
+from dataclasses import dataclass, field
+from email.utils import formataddr
+
+import nh3
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+
+from . import merge
+from .models import Attachment, Campaign, Delivery, Recipient
+
+UNDISCLOSED = "undisclosed-recipients:;"
+
+
+@dataclass
+class RenderedMessage:
+    from_header: str
+    to: list[str]
+    cc: list[str]
+    bcc: list[str]
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def header_lines(self) -> list[tuple[str, str]]:
+        """The headers as a person should read them, in the order mail clients show them."""
+        lines = [("From", self.from_header), ("To", ", ".join(self.to) or UNDISCLOSED)]
+        if self.cc:
+            lines.append(("Cc", ", ".join(self.cc)))
+        lines.append(("Subject", self.subject))
+        lines.extend(self.headers.items())
+        return lines
+
+
+def recipient_address(recipient: Recipient) -> str:
+    return formataddr((recipient.display_name, recipient.email)) if recipient.display_name else recipient.email
+
+
+def sender_address(campaign: Campaign) -> str:
+    return formataddr((campaign.sender.display_name, campaign.sender.email))
+
+
+def sanitize_html(html: str) -> str:
+    """Drafter HTML is untrusted: keep formatting, drop scripts, handlers and styles that run."""
+    return nh3.clean(html, link_rel="noopener noreferrer nofollow")
+
+
+def message_id_for(delivery_key: str) -> str:
+    """A deterministic Message-ID: the same delivery always carries the same id."""
+    return f"<{delivery_key}@{settings.MAILGUARD['MESSAGE_ID_DOMAIN']}>"
+
+
+def _addresses(campaign: Campaign, recipient: Recipient) -> tuple[list[str], list[str], list[str]]:
+    mode = campaign.recipient_mode
+    if mode == Campaign.RecipientMode.BCC:
+        return [sender_address(campaign)], [], [recipient.email]
+    if mode == Campaign.RecipientMode.SHARED:
+        everyone = [recipient_address(r) for r in campaign.recipients.order_by("row_number")]
+        return everyone, [], []
+    return [recipient_address(recipient)], [], []
+
+
+def render_for(campaign: Campaign, recipient: Recipient, message_id: str = "") -> RenderedMessage:
+    """Render subject, bodies and headers for one recipient row. Raises merge.MergeError."""
+    row = recipient.data
+    to, cc, bcc = _addresses(campaign, recipient)
+    headers = {"X-MailGuard-Campaign": str(campaign.pk)}
+    if message_id:
+        headers = {"Message-ID": message_id, **headers}
+    html = merge.render(campaign.body_html, row, escape_html=True) if campaign.body_html else ""
+    return RenderedMessage(
+        from_header=sender_address(campaign),
+        to=to,
+        cc=cc,
+        bcc=bcc,
+        subject=merge.render_header(campaign.subject, row),
+        text=merge.render(campaign.body_text, row),
+        html=sanitize_html(html) if html else "",
+        headers=headers,
+    )
+
+
+def build_email(
+    campaign: Campaign, delivery: Delivery, attachments: list[Attachment], connection=None
+) -> EmailMultiAlternatives:
+    """The EmailMessage the worker hands to the backend for one delivery."""
+    rendered = render_for(campaign, delivery.recipient, delivery.message_id)
+    email = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=rendered.from_header,
+        to=rendered.to,
+        cc=rendered.cc,
+        bcc=rendered.bcc,
+        headers=rendered.headers,
+        connection=connection,
+    )
+    if rendered.html:
+        email.attach_alternative(rendered.html, "text/html")
+    for attachment in attachments:
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    return email

@@ -1,0 +1,220 @@
+"""MailGuard settings.
+
+Everything comes from the environment. With nothing set, MailGuard runs in its
+embedded mode: SQLite, a filesystem Celery broker and a local .eml outbox, so a
+newcomer needs only Python. DATABASE_URL, CELERY_BROKER_URL and the ESP settings
+switch the same code to PostgreSQL, Redis and a real ESP.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+from .env import env_bool, env_int, env_list, env_prefixed, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("MAILGUARD_VAR_DIR", str(BASE_DIR / "var")))
+
+PRODUCTION = env_bool("MAILGUARD_PRODUCTION")
+DEBUG = env_bool("MAILGUARD_DEBUG") and not PRODUCTION
+
+SECRET_KEY = env_str("MAILGUARD_SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise RuntimeError("MAILGUARD_SECRET_KEY must be set when MAILGUARD_PRODUCTION is on.")
+    SECRET_KEY = "embedded-mode-only-not-a-secret-" + "x" * 32
+
+ALLOWED_HOSTS = env_list("MAILGUARD_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("MAILGUARD_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "crispy_forms",
+    "crispy_bootstrap5",
+    "axes",
+    "anymail",
+    "approvals",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Axes must come last: it inspects the outcome of authentication.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+ROOT_URLCONF = "mailguard.urls"
+WSGI_APPLICATION = "mailguard.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "approvals.context_processors.roles",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+# SQLite in embedded mode; a file (also for tests) so that the Celery worker, a
+# separate process, sees the same data as the web app.
+DATABASES = {
+    "default": dj_database_url.config(
+        env="DATABASE_URL",
+        default=f"sqlite:///{VAR_DIR / 'mailguard.sqlite3'}",
+        conn_max_age=env_int("MAILGUARD_DB_CONN_MAX_AGE", 0),
+    )
+}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+    }
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-mailguard.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Internationalisation: Japanese first ---------------------------------------
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", _("Japanese")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = env_str("MAILGUARD_TIME_ZONE", "Asia/Tokyo")
+USE_I18N = True
+USE_TZ = True
+
+# --- Static and private files ---------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+# Uploaded lists and attachments live outside any web root; only authorised views
+# stream them (see approvals.views). There is deliberately no MEDIA_URL route.
+MEDIA_ROOT = Path(env_str("MAILGUARD_PRIVATE_DIR", str(VAR_DIR / "private")))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- Authentication ---------------------------------------------------------------
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AXES_ENABLED = env_bool("MAILGUARD_AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env_int("MAILGUARD_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = 1  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# --- Security headers -------------------------------------------------------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-src": ["'self'"],
+        "frame-ancestors": ["'self'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "SAMEORIGIN"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = env_bool("MAILGUARD_SSL_REDIRECT", True)
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = env_int("MAILGUARD_HSTS_SECONDS", 31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+
+# --- Celery -----------------------------------------------------------------------
+# Embedded mode uses kombu's filesystem transport: a broker that needs no server.
+BROKER_DIR = Path(env_str("MAILGUARD_BROKER_DIR", str(VAR_DIR / "broker")))
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DIR / "queue"),
+        "data_folder_out": str(BROKER_DIR / "queue"),
+        "processed_folder": str(BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.2,
+    }
+    for folder in ("queue", "processed"):
+        (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
+CELERY_TASK_IGNORE_RESULT = True
+# The database, not the broker, is the source of truth for what was sent: a task
+# lost with a dead worker is simply delivered again and re-reads the ledger.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE = {
+    "sweep-deliveries": {
+        "task": "approvals.tasks.sweep_deliveries",
+        "schedule": env_int("MAILGUARD_SWEEP_SECONDS", 30),
+    },
+}
+
+# --- Email ------------------------------------------------------------------------
+# Embedded mode keeps every message as an .eml file in the outbox. A real ESP is
+# chosen with MAILGUARD_EMAIL_BACKEND (e.g. anymail.backends.postmark.EmailBackend)
+# and configured with ANYMAIL_* variables (ANYMAIL_POSTMARK_SERVER_TOKEN=...).
+EMAIL_BACKEND = env_str("MAILGUARD_EMAIL_BACKEND", "approvals.delivery.outbox.OutboxEmailBackend")
+MAILGUARD_OUTBOX_DIR = Path(env_str("MAILGUARD_OUTBOX_DIR", str(VAR_DIR / "outbox")))
+ANYMAIL = env_prefixed("ANYMAIL_")
+DEFAULT_FROM_EMAIL = env_str("MAILGUARD_DEFAULT_FROM_EMAIL", "mailguard@localhost")
+
+# --- MailGuard policy -------------------------------------------------------------
+MAILGUARD = {
+    "MAX_RECIPIENTS": env_int("MAILGUARD_MAX_RECIPIENTS", 200_000),
+    "MAX_LIST_BYTES": env_int("MAILGUARD_MAX_LIST_BYTES", 50 * 1024 * 1024),
+    "MAX_ATTACHMENT_BYTES": env_int("MAILGUARD_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
+    "MAX_CAMPAIGN_ATTACHMENT_BYTES": env_int("MAILGUARD_MAX_CAMPAIGN_ATTACHMENT_BYTES", 20 * 1024 * 1024),
+    "SHARED_MODE_MAX_RECIPIENTS": env_int("MAILGUARD_SHARED_MODE_MAX_RECIPIENTS", 10),
+    "SEND_BATCH_SIZE": env_int("MAILGUARD_SEND_BATCH_SIZE", 50),
+    "SEND_MAX_ATTEMPTS": env_int("MAILGUARD_SEND_MAX_ATTEMPTS", 5),
+    "SEND_RETRY_BASE_SECONDS": env_int("MAILGUARD_SEND_RETRY_BASE_SECONDS", 5),
+    # A delivery claimed by a worker that never reported back is "in doubt" after this.
+    "IN_DOUBT_AFTER_SECONDS": env_int("MAILGUARD_IN_DOUBT_AFTER_SECONDS", 600),
+    "MESSAGE_ID_DOMAIN": env_str("MAILGUARD_MESSAGE_ID_DOMAIN", "mailguard.invalid"),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("MAILGUARD_LOG_LEVEL", "INFO")},
+}
