@@ -34,12 +34,12 @@ class InternalDomain(models.Model):
         verbose_name_plural = _("internal domains")
         ordering = ["domain"]
 
+    def __str__(self) -> str:
+        return self.domain
+
     def save(self, *args, **kwargs):
         self.domain = self.domain.strip().lower()
         super().save(*args, **kwargs)
-
-    def __str__(self) -> str:
-        return self.domain
 
 
 class Campaign(models.Model):
@@ -83,6 +83,8 @@ class Campaign(models.Model):
     address_column = models.CharField(_("address column"), max_length=200, blank=True)
     name_column = models.CharField(_("display-name column"), max_length=200, blank=True)
 
+    # The preflight findings stored with the submitted version (see approvals.guards).
+    findings = models.JSONField(default=list, blank=True)
     submitted_hash = models.CharField(max_length=64, blank=True)
     approved_hash = models.CharField(max_length=64, blank=True)
     approved_by = models.ForeignKey(
@@ -93,6 +95,8 @@ class Campaign(models.Model):
         related_name="approved_campaigns",
     )
     approved_at = models.DateTimeField(null=True, blank=True)
+    # End of the hold window: nothing leaves before this, and it can still be cancelled.
+    send_after = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -126,6 +130,9 @@ class Contributor(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "user"], name="unique_contributor")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.user} on {self.campaign}"
 
 
 class Recipient(models.Model):
@@ -183,6 +190,9 @@ class Review(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.decision} {self.campaign}"
 
 
 class Delivery(models.Model):

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 
 from . import merge
-from .models import Attachment, Campaign, Delivery, Recipient
+from .models import Campaign, Delivery, Recipient
 
 UNDISCLOSED = "undisclosed-recipients:;"
 
@@ -88,7 +88,10 @@ def render_for(campaign: Campaign, recipient: Recipient, message_id: str = "") -
 
 
 def build_email(
-    campaign: Campaign, delivery: Delivery, attachments: list[Attachment], connection=None
+    campaign: Campaign,
+    delivery: Delivery,
+    attachments: list[tuple[str, bytes, str]],
+    connection=None,
 ) -> EmailMultiAlternatives:
     """The EmailMessage the worker hands to the backend for one delivery."""
     rendered = render_for(campaign, delivery.recipient, delivery.message_id)
@@ -104,7 +107,6 @@ def build_email(
     )
     if rendered.html:
         email.attach_alternative(rendered.html, "text/html")
-    for attachment in attachments:
-        with attachment.file.open("rb") as handle:
-            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    for filename, content, content_type in attachments:
+        email.attach(filename, content, content_type)
     return email

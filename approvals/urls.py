@@ -1,4 +1,33 @@
 from django.urls import path
-from django.views.generic import TemplateView
 
-urlpatterns = [path("", TemplateView.as_view(template_name="base.html"), name="home")]
+from .views import auditor, campaign, common, drafter, reviewer
+
+urlpatterns = [
+    path("", common.home, name="home"),
+    # Drafter
+    path("campaigns/", drafter.campaign_list, name="campaign_list"),
+    path("campaigns/new/", drafter.campaign_create, name="campaign_create"),
+    path("campaigns/<int:pk>/edit/", drafter.campaign_edit, name="campaign_edit"),
+    path("campaigns/<int:pk>/list/", drafter.list_upload, name="list_upload"),
+    path("campaigns/<int:pk>/columns/", drafter.columns_choose, name="columns_choose"),
+    path("campaigns/<int:pk>/attachments/", drafter.attachment_add, name="attachment_add"),
+    path("campaigns/<int:pk>/attachments/<int:attachment_pk>/remove/", drafter.attachment_remove,
+         name="attachment_remove"),
+    path("campaigns/<int:pk>/submit/", drafter.campaign_submit, name="campaign_submit"),
+    path("campaigns/<int:pk>/cancel/", drafter.campaign_cancel, name="campaign_cancel"),
+    # Everyone with access
+    path("campaigns/<int:pk>/", campaign.campaign_detail, name="campaign_detail"),
+    path("campaigns/<int:pk>/progress/", campaign.campaign_progress, name="campaign_progress"),
+    path("campaigns/<int:pk>/attachments/<int:attachment_pk>/", campaign.attachment_download,
+         name="attachment_download"),
+    # Reviewer
+    path("review/", reviewer.review_queue, name="review_queue"),
+    path("review/<int:pk>/", reviewer.review, name="review"),
+    path("review/<int:pk>/preview/<int:recipient_pk>/", reviewer.preview_html, name="preview_html"),
+    path("review/<int:pk>/approve/", reviewer.approve, name="approve"),
+    path("review/<int:pk>/reject/", reviewer.reject, name="reject"),
+    # Auditor
+    path("audit/", auditor.campaigns, name="audit_campaigns"),
+    path("audit/<int:pk>/", auditor.campaign_audit, name="audit_campaign"),
+    path("audit/<int:pk>/deliveries.csv", auditor.deliveries_csv, name="audit_deliveries_csv"),
+]

@@ -23,6 +23,17 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-def env_prefixed(prefix: str) -> dict[str, str]:
-    """All variables starting with prefix, with the prefix removed (ANYMAIL_X -> X)."""
-    return {key[len(prefix):]: value for key, value in os.environ.items() if key.startswith(prefix)}
+def env_prefixed(prefix: str) -> dict[str, object]:
+    """All variables starting with prefix, prefix removed (ANYMAIL_X -> X), numbers as numbers."""
+    return {key[len(prefix):]: _number_or_text(value)
+            for key, value in os.environ.items() if key.startswith(prefix)}
+
+
+def _number_or_text(value: str) -> object:
+    # Libraries such as requests refuse "5" where they expect 5 (e.g. ANYMAIL_REQUESTS_TIMEOUT).
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value

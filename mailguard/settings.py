@@ -203,8 +203,12 @@ MAILGUARD = {
     "MAX_LIST_BYTES": env_int("MAILGUARD_MAX_LIST_BYTES", 50 * 1024 * 1024),
     "MAX_ATTACHMENT_BYTES": env_int("MAILGUARD_MAX_ATTACHMENT_BYTES", 10 * 1024 * 1024),
     "MAX_CAMPAIGN_ATTACHMENT_BYTES": env_int("MAILGUARD_MAX_CAMPAIGN_ATTACHMENT_BYTES", 20 * 1024 * 1024),
+    # Time between approval and the first message, during which it can be cancelled.
+    "HOLD_SECONDS": env_int("MAILGUARD_HOLD_SECONDS", 600),
     "SHARED_MODE_MAX_RECIPIENTS": env_int("MAILGUARD_SHARED_MODE_MAX_RECIPIENTS", 10),
     "SEND_BATCH_SIZE": env_int("MAILGUARD_SEND_BATCH_SIZE", 50),
+    # Batch tasks a campaign runs at once (spread over all workers).
+    "SEND_PARALLELISM": env_int("MAILGUARD_SEND_PARALLELISM", 2),
     "SEND_MAX_ATTEMPTS": env_int("MAILGUARD_SEND_MAX_ATTEMPTS", 5),
     "SEND_RETRY_BASE_SECONDS": env_int("MAILGUARD_SEND_RETRY_BASE_SECONDS", 5),
     # A delivery claimed by a worker that never reported back is "in doubt" after this.

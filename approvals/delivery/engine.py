@@ -1,0 +1,141 @@
+"""The delivery engine: verify the approved content, then send claimed batches until none remain.
+
+Called by the thin Celery tasks in ``approvals.tasks``; every function takes
+ids and re-reads the database, which is the only source of truth.
+"""
+
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.mail import get_connection
+from django.utils import timezone
+
+from .. import workflow
+from ..content_hash import compute_content_hash
+from ..models import Attachment, Campaign, Delivery
+from ..rendering import build_email
+from . import ledger
+from .sender import Outcome, backoff_seconds, send_message
+
+log = logging.getLogger(__name__)
+State = Campaign.State
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    handled: int
+    # When to look again: None = nothing left for now, 0 = at once, n = in n seconds.
+    again_in: float | None
+
+
+def start(campaign_id: int) -> bool:
+    """Move an approved campaign to sending once its content still matches the approval."""
+    campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
+    if campaign.state == State.SENDING:
+        return True
+    if campaign.state != State.APPROVED:
+        return False
+    found = _current_hash(campaign)
+    if found != campaign.approved_hash:
+        log.error("campaign %s changed after approval; refusing to send", campaign_id)
+        workflow.refuse_changed_content(campaign, found)
+        return False
+    return workflow.start_sending(campaign)
+
+
+def _current_hash(campaign: Campaign) -> str:
+    """The content hash, with every attachment's bytes re-read from storage."""
+    for attachment in campaign.attachments.all():
+        with attachment.file.open("rb") as handle:
+            if hashlib.sha256(handle.read()).hexdigest() != attachment.sha256:
+                return "attachment-bytes-changed:" + attachment.filename
+    return compute_content_hash(campaign)
+
+
+def send_batch(campaign_id: int) -> BatchReport:
+    campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
+    if campaign.state != State.SENDING:
+        return BatchReport(0, None)
+    size = _batch_size(campaign)
+    deliveries = ledger.claim_batch(campaign_id, size)
+    if deliveries:
+        _send_claimed(campaign, deliveries)
+    return BatchReport(len(deliveries), _look_again(campaign))
+
+
+def _batch_size(campaign: Campaign) -> int:
+    if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
+        # One message for everyone: the whole (small) list is one claim.
+        return settings.MAILGUARD["SHARED_MODE_MAX_RECIPIENTS"]
+    return settings.MAILGUARD["SEND_BATCH_SIZE"]
+
+
+def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
+    attachments = [_payload(a) for a in campaign.attachments.all()]
+    connection = get_connection()
+    connection.open()
+    try:
+        if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
+            # One message with everyone in To; each outcome is read from its one answer.
+            email = build_email(campaign, deliveries[0], attachments, connection)
+            results = send_message(connection, email, [d.email for d in deliveries])
+            for delivery in deliveries:
+                _record(delivery, results[delivery.email])
+            return
+        for delivery in deliveries:
+            email = build_email(campaign, delivery, attachments, connection)
+            _record(delivery, send_message(connection, email, [delivery.email])[delivery.email])
+    finally:
+        connection.close()
+
+
+def _payload(attachment: Attachment) -> tuple[str, bytes, str]:
+    with attachment.file.open("rb") as handle:
+        return attachment.filename, handle.read(), attachment.content_type
+
+
+def _record(delivery: Delivery, result) -> None:
+    if result.outcome == Outcome.SENT:
+        ledger.mark_sent(delivery, result.esp_message_id)
+    elif result.outcome == Outcome.FAILED:
+        ledger.mark_failed(delivery, result.reason)
+    elif result.outcome == Outcome.IN_DOUBT:
+        ledger.mark_in_doubt(delivery, result.reason)
+    else:
+        ledger.retry_later(delivery, result.reason, backoff_seconds(delivery.attempts, result.retry_after))
+
+
+def _look_again(campaign: Campaign) -> float | None:
+    wait = ledger.seconds_until_next_due(campaign.pk)
+    if wait is None and not campaign.deliveries.filter(status=Delivery.Status.SENDING).exists():
+        workflow.finish_sending(campaign, ledger.counts(campaign.pk))
+    return wait
+
+
+def sweep() -> int:
+    """Periodic safety net: surface stale claims as in doubt, finish or restart campaigns."""
+    stale = ledger.mark_stale_in_doubt(settings.MAILGUARD["IN_DOUBT_AFTER_SECONDS"])
+    if stale:
+        log.warning("%d deliveries marked in doubt after their worker went silent", stale)
+    for campaign in Campaign.objects.filter(state=State.SENDING):
+        _look_again(campaign)
+    return stale
+
+
+def due_campaign_ids() -> list[int]:
+    """Approved campaigns whose hold window is over (in case the broker lost their task)."""
+    return list(
+        Campaign.objects.filter(state=State.APPROVED, send_after__lte=timezone.now())
+        .values_list("pk", flat=True)
+    )
+
+
+def campaigns_with_due_work() -> list[int]:
+    """Sending campaigns with deliveries due now: their task chain may have been lost."""
+    return list(
+        Campaign.objects.filter(state=State.SENDING, deliveries__status=Delivery.Status.PENDING)
+        .distinct()
+        .values_list("pk", flat=True)
+    )

@@ -1,0 +1,67 @@
+"""Forms: input shape and limits only; every decision is made in approvals.workflow."""
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from .models import Campaign, SenderIdentity
+
+
+class CampaignCreateForm(forms.Form):
+    name = forms.CharField(label=_("Campaign name"), max_length=200)
+
+
+class MessageForm(forms.ModelForm):
+    sender = forms.ModelChoiceField(
+        queryset=SenderIdentity.objects.filter(active=True),
+        label=_("Sender"),
+        required=False,
+        empty_label=_("— choose an approved sender —"),
+    )
+
+    class Meta:
+        model = Campaign
+        fields = ["name", "sender", "recipient_mode", "subject", "body_text", "body_html"]
+        widgets = {
+            "recipient_mode": forms.RadioSelect,
+            "body_text": forms.Textarea(attrs={"rows": 12}),
+            "body_html": forms.Textarea(attrs={"rows": 8}),
+        }
+        help_texts = {
+            "subject": _("Merge fields: {{column name}}, e.g. {{氏名}} 様"),
+            "body_text": _("Use {{column name}} for a value from the recipient's own row."),
+        }
+
+
+class ListUploadForm(forms.Form):
+    file = forms.FileField(
+        label=_("Recipient list (CSV or Excel .xlsx)"),
+        help_text=_("CSV in UTF-8 or Shift_JIS (as Excel saves it), or .xlsx. The first row holds the column names."),
+    )
+
+
+class ColumnsForm(forms.Form):
+    address_column = forms.ChoiceField(label=_("Address column"))
+    name_column = forms.ChoiceField(label=_("Display-name column"), required=False)
+
+    def __init__(self, *args, columns: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        choices = [(c, c) for c in columns]
+        self.fields["address_column"].choices = choices
+        self.fields["name_column"].choices = [("", _("(none)")), *choices]
+
+
+class AttachmentForm(forms.Form):
+    file = forms.FileField(label=_("Attachment"))
+
+
+class ApproveForm(forms.Form):
+    content_hash = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    comment = forms.CharField(label=_("Comment (optional)"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RejectForm(forms.Form):
+    comment = forms.CharField(label=_("What should the drafter change?"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), required=False, max_length=500)

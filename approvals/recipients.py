@@ -1,0 +1,454 @@
+"""Reads an uploaded recipient list (CSV or XLSX) into named columns and rows, or says why not.
+
+One reader per format, looked up by extension in ``_READERS``; both feed the
+same header/row rules in ``_tabulate``. Whatever cannot be read faithfully
+(garbled text, broken quoting, a workbook built to exhaust the server) is a
+``ListError`` whose message tells the person what to do. Email syntax is not
+checked here.
+"""
+
+import codecs
+import csv
+import datetime
+import hashlib
+import io
+import re
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+from charset_normalizer import from_bytes
+from django.utils.translation import gettext as _
+from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.workbook import Workbook
+
+__all__ = ["ListError", "RecipientTable", "read_recipient_list"]
+
+# Zip bomb limits, relative to the upload limit so they scale with it.
+XLSX_MAX_EXPANSION = 20  # total uncompressed size <= 20 x max_bytes
+XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
+# A DTD can only appear in the prolog, before the root element; Excel's prolog is
+# one line, so a prolog that does not end within this many bytes is refused too.
+XML_PROLOG_BYTES = 64 * 1024
+EXCEL_MAX_ROWS = 1_048_576
+SNIFF_CHARS = 16 * 1024
+
+_DELIMITERS = ",\t;"
+# What charset-normalizer may choose from. Single-byte code pages cannot be told
+# apart reliably (cp1250 turns Núñez into Núńez), so only cp1252 is offered.
+_GUESSABLE = ["euc_jp", "gb18030", "big5", "euc_kr", "cp1252", "utf_16_le", "utf_16_be"]
+# Excel's "Unicode text" (.txt) is UTF-16 with a BOM; a UTF-8 BOM comes from "CSV UTF-8".
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+         (codecs.BOM_UTF16_BE, "utf-16"))
+# Characters nobody types: the replacement character, NUL (UTF-16 read as
+# something else), ESC (ISO-2022-JP), C1 controls and the code points Python's
+# cp932 gives to bytes that are not characters. Each means a wrong codec.
+_UNTYPABLE = re.compile("[\ufffd\x00\x1b\x80-\x9f\uf8f0-\uf8f3]")
+# UTF-8 half-width katakana (EF BD xx, EF BE xx) read as CP932: the EF byte is lost
+# or becomes "・", the next is ｽ or ｾ, so every other character is ｽ or ｾ.
+_HALFWIDTH_AS_CP932 = re.compile("(?:・?[ｽｾ][^\x00-\x7f]){3,}")
+# Excel's round trip of UTF-8 opened as CP932: each unreadable byte is shown as
+# "・" (81 45) and saved as such, which makes the file valid UTF-8 again, with a
+# character ending in byte 0x81 followed by "E" wherever that happened
+# (山田太郎 -> 山田太郁E, ありがとう -> ありがとぁE).
+_BEFORE_E = re.compile("([\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef])E")
+_JAPANESE = re.compile("[\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef]")
+_NON_ASCII = re.compile("[^\x00-\x7f\ufffd]")
+# Byte value of each character a Latin-1 or cp1252 decoder can produce from 0x80-0xFF
+# (cp1252 leaves 0x81, 0x8D, 0x8F, 0x90 and 0x9D undefined: "ignore" drops them).
+_LATIN_BYTE = {chr(b): b for b in range(0x80, 0x100)} | {
+    char: b for b in range(0x80, 0xA0) if (char := bytes([b]).decode("cp1252", "ignore"))
+}
+_LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
+_PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
+_UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
+
+_ADDRESS_NAME = re.compile(r"mail|メール|アドレス")
+_NAME_EXACT = re.compile(r"(?:お?名前|氏名|宛名|姓名|フルネーム|(?:full|display)?[ _-]?name)")
+_NAME_LOOSE = re.compile(r"名前|氏名|宛名|name")
+# Readings and company names are names too, but not the one to greet someone by.
+_NOT_A_PERSON = re.compile(r"カナ|かな|フリガナ|ふりがな|読み|よみ|kana|会社|company|mail|メール")
+
+# What openpyxl raises for a damaged or fake workbook: it parses the file lazily
+# and does not wrap its parsers' errors, so these can also come from iter_rows.
+_BROKEN_XLSX = (
+    zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError, IndexError,
+    AttributeError, TypeError, ValueError, SyntaxError, NotImplementedError, EOFError, OSError,
+)
+
+
+class ListError(ValueError):
+    """A recipient list that cannot be used; str() is a translated message saying what to change."""
+
+
+@dataclass
+class RecipientTable:
+    columns: list[str]
+    rows: list[dict[str, str]]
+    # The codec a CSV was decoded with ("utf-8-sig", "utf-8", "cp932", ...), or
+    # "xlsx" for workbooks, which carry their own encoding.
+    encoding: str
+    sha256: str  # of the uploaded bytes, exactly as received
+    # Each row's number as Excel shows it (header = row 1); blank rows are
+    # skipped, so this is not always index + 2.
+    row_numbers: list[int] = field(default_factory=list)
+
+    def guess_address_column(self) -> str | None:
+        """The column most likely to hold the addresses: by name first, then by content."""
+        for column in self.columns:
+            if _ADDRESS_NAME.search(column.casefold()):
+                return column
+        for column in self.columns:
+            values = [row[column] for row in self.rows if row[column]]
+            if values and sum("@" in value for value in values) * 2 > len(values):
+                return column
+        return None
+
+    def guess_name_column(self) -> str | None:
+        """The column most likely to hold the name to address people by."""
+        names = [column.casefold() for column in self.columns]
+        for column, name in zip(self.columns, names, strict=True):
+            if _NAME_EXACT.fullmatch(name):
+                return column
+        for column, name in zip(self.columns, names, strict=True):
+            if _NAME_LOOSE.search(name) and not _NOT_A_PERSON.search(name):
+                return column
+        return None
+
+
+def read_recipient_list(
+    filename: str, data: bytes, *, max_bytes: int, max_rows: int
+) -> RecipientTable:
+    """Read an uploaded .csv, .txt or .xlsx list; raises ListError for anything unusable.
+
+    A list with a header and no rows is returned as is: the caller decides.
+    """
+    if not data:
+        raise ListError(_("The file is empty."))
+    if len(data) > max_bytes:
+        raise ListError(
+            _("The file is larger than the limit of %(limit)s MB.")
+            % {"limit": _megabytes(max_bytes)}
+        )
+    reader = _READERS.get(PurePath(filename).suffix.lower())
+    if reader is None:
+        raise ListError(
+            _("“%(name)s” cannot be read as a recipient list. Upload a CSV file (.csv or "
+              ".txt) or an Excel workbook (.xlsx).") % {"name": filename}
+        )
+    columns, rows, row_numbers, encoding = reader(data, max_bytes, max_rows)
+    return RecipientTable(columns, rows, encoding, hashlib.sha256(data).hexdigest(), row_numbers)
+
+
+# --- Rules shared by all formats ------------------------------------------------
+
+_Tabulated = tuple[list[str], list[dict[str, str]], list[int], str]
+
+
+def _tabulate(
+    records: Iterable[list[str]], max_rows: int
+) -> tuple[list[str], list[dict[str, str]], list[int]]:
+    """Header, row dicts and Excel row numbers from raw rows (one per spreadsheet row)."""
+    numbered = ((number, _clean(cells)) for number, cells in enumerate(records, start=1))
+    columns = next((_header(cells) for _number, cells in numbered if cells), None)
+    if columns is None:
+        raise ListError(
+            _("The file has no header row. The first row must name the columns, "
+              "for example “email” and “name”.")
+        )
+    rows, row_numbers, count = [], [], 0
+    for number, cells in numbered:
+        if not cells:
+            continue  # blank rows separate blocks in spreadsheets; they are nobody
+        count += 1
+        if count <= max_rows:  # past the limit, only count, so the message can say how many
+            rows.append(_row(columns, cells, number))
+            row_numbers.append(number)
+    if count > max_rows:
+        raise ListError(
+            _("The list has %(count)d rows, more than the limit of %(limit)d rows.")
+            % {"count": count, "limit": max_rows}
+        )
+    return columns, rows, row_numbers
+
+
+def _normalise(value: str) -> str:
+    # NFKC turns what Japanese IMEs produce (full-width ＠ and letters, the
+    # ideographic space) into the ASCII that addresses and comparisons need.
+    return unicodedata.normalize("NFKC", value).strip()
+
+
+def _clean(cells: list[str]) -> list[str]:
+    cells = [_normalise(cell) for cell in cells]
+    # Excel writes separators (or keeps cells) for columns that were only
+    # formatted; empty trailing cells carry nothing, so they are not "extra".
+    while cells and not cells[-1]:
+        cells.pop()
+    return cells
+
+
+def _header(cells: list[str]) -> list[str]:
+    for number, name in enumerate(cells, start=1):
+        if not name:
+            raise ListError(
+                _("Column %(number)d of the header row has no name. Give every column a "
+                  "name, or delete the empty column.") % {"number": number}
+            )
+    duplicates = sorted({name for name in cells if cells.count(name) > 1})
+    if duplicates:
+        raise ListError(
+            _("The header row names these columns more than once: %(names)s. Column names "
+              "must be unique.") % {"names": ", ".join(f"“{name}”" for name in duplicates)}
+        )
+    return cells
+
+
+def _row(columns: list[str], cells: list[str], number: int) -> dict[str, str]:
+    if len(cells) > len(columns):
+        raise ListError(
+            _("Row %(row)d has %(count)d values, but the header row names only %(columns)d "
+              "columns.") % {"row": number, "count": len(cells), "columns": len(columns)}
+        )
+    return dict(zip(columns, cells + [""] * (len(columns) - len(cells)), strict=True))
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1_048_576:,.1f}".removesuffix(".0")
+
+
+# --- CSV ------------------------------------------------------------------------
+
+
+def _read_csv(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
+    text, encoding = _decode(data)
+    return (*_tabulate(_csv_records(text), max_rows), encoding)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    text, encoding = _decode_known(data) or _decode_guessed(data)
+    if _looks_garbled(text):
+        raise ListError(_encoding_message())
+    return text, encoding
+
+
+def _decode_known(data: bytes) -> tuple[str, str] | None:
+    """Text in one of the encodings Excel writes, tried strictly so a wrong guess fails."""
+    codec = _announced_codec(data)
+    if codec:
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError:
+            raise ListError(_encoding_message()) from None
+    # UTF-8 first: CP932 bytes are almost never valid UTF-8, the reverse is common.
+    # cp932, not shift_jis: Excel writes NEC/IBM extensions such as 髙, 﨑 and ①.
+    for codec in ("utf-8", "cp932"):
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _announced_codec(data: bytes) -> str | None:
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            return codec
+    if b"\x1b$B" in data or b"\x1b$@" in data:
+        return "iso2022_jp"  # JIS is 7-bit, so it would pass as UTF-8 with escapes in it
+    return None
+
+
+def _decode_guessed(data: bytes) -> tuple[str, str]:
+    best = from_bytes(data, cp_isolation=_GUESSABLE).best()
+    if best is None:
+        raise ListError(_encoding_message())
+    return str(best), best.encoding
+
+
+def _looks_garbled(text: str) -> bool:
+    """True for mojibake: text decoded with the wrong codec, even if saved again since."""
+    if _UNTYPABLE.search(text) or _HALFWIDTH_AS_CP932.search(text) or _ghost_dots(text):
+        return True
+    # Line by line, so rows pasted in from a differently encoded file are caught too.
+    return any(_line_looks_garbled(line) for line in text.splitlines() if not line.isascii())
+
+
+def _line_looks_garbled(line: str) -> bool:
+    # UTF-8 read as CP932 (縺ゅｊ…) or as Latin-1/cp1252 (ã‚ã‚Š…) turns back into
+    # readable UTF-8 when re-encoded with that codec; real text turns into errors.
+    as_cp932 = line.encode("cp932", errors="replace")
+    as_latin = b"?".join(bytes(_LATIN_BYTE[ch] for ch in run) for run in _LATIN_RUN.findall(line))
+    return _reads_as_utf8(as_cp932, _JAPANESE) or _reads_as_utf8(as_latin, _NON_ASCII)
+
+
+def _ghost_dots(text: str) -> bool:
+    before_e = _BEFORE_E.findall(text)
+    # 、E and ！E occur in real text ("電話、Eメール"); otherwise a character ending
+    # in 0x81 is no likelier before "E" than any other, so most of them means mojibake.
+    ghosts = sum(ord(char) & 0x3F == 1 and char not in "、！" for char in before_e)
+    return ghosts * 2 > len(before_e)
+
+
+def _reads_as_utf8(raw: bytes, meaningful: re.Pattern[str]) -> bool:
+    decoded = raw.decode("utf-8", errors="replace")
+    recovered = len(meaningful.findall(decoded))
+    return recovered >= 2 and recovered > decoded.count("\ufffd")
+
+
+def _encoding_message() -> str:
+    return _(
+        "The file's character encoding could not be recognised, so its text would be "
+        "garbled. In Excel, save it as “CSV UTF-8” or “CSV (Shift-JIS)” and upload it again."
+    )
+
+
+def _csv_records(text: str) -> Iterator[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
+    number = 0
+    try:
+        for cells in reader:
+            number += 1
+            yield cells
+    except csv.Error as exc:
+        # strict: an unclosed quote would otherwise swallow the rest of the file
+        # into one cell and silently drop every row after it.
+        raise ListError(
+            _("Row %(row)d is not valid CSV. Check its quotation marks: a quotation mark "
+              "that is never closed joins all following rows into one cell.")
+            % {"row": number + 1}
+        ) from exc
+
+
+def _delimiter(text: str) -> str:
+    try:
+        delimiter = csv.Sniffer().sniff(text[:SNIFF_CHARS], delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        return ","  # one column, or too little text to tell: comma is what Excel writes
+    return delimiter if delimiter in _DELIMITERS else ","
+
+
+# --- XLSX -----------------------------------------------------------------------
+
+
+def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
+    _check_archive(data, max_bytes)
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except _BROKEN_XLSX as exc:
+        raise ListError(_invalid_xlsx_message()) from exc
+    try:
+        return (*_tabulate(_xlsx_records(workbook), max_rows), "xlsx")
+    finally:
+        workbook.close()
+
+
+def _check_archive(data: bytes, max_bytes: int) -> None:
+    """Refuse zip bombs and XML with a DTD before openpyxl unpacks anything."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        raise ListError(_invalid_xlsx_message()) from exc
+    with archive:
+        members = archive.infolist()
+        # Declared sizes can be trusted: zipfile never returns more than file_size.
+        if sum(member.file_size for member in members) > XLSX_MAX_EXPANSION * max_bytes:
+            raise ListError(
+                _("The workbook would unpack to more than %(limit)s MB, far more than a "
+                  "recipient list needs, so it was not opened.")
+                % {"limit": _megabytes(XLSX_MAX_EXPANSION * max_bytes)}
+            )
+        for member in members:
+            if member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1):
+                raise ListError(_unsafe_xlsx_message(member.filename))
+            if _declares_dtd(archive, member):
+                raise ListError(_unsafe_xlsx_message(member.filename))
+
+
+def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
+    """True if an XML part has a DOCTYPE (entity expansion: "billion laughs")."""
+    try:
+        with archive.open(member) as stream:
+            head = stream.read(XML_PROLOG_BYTES)
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+        raise ListError(_invalid_xlsx_message()) from exc
+    name = member.filename.lower()
+    if name.endswith((".xml", ".rels", ".vml")) and head.startswith(_UTF16_XML):
+        return True  # Excel writes UTF-8; a UTF-16 part could hide its DOCTYPE from us
+    # Skip the XML declaration, processing instructions and comments; the next
+    # markup is the root element, unless it is a declaration ("<!DOCTYPE", "<!ENTITY")
+    # or a comment too long to end within the bytes read.
+    position = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+    while match := _PROLOG_ITEM.match(head, position):
+        position = match.end()
+    return head[position:].lstrip().startswith(b"<!")
+
+
+def _xlsx_records(workbook: Workbook) -> Iterator[list[str]]:
+    try:
+        sheet = workbook.worksheets[0]
+        # The stored dimension may be wrong (some exporters write "A1"); without
+        # this reset, read-only mode silently drops the rows and columns beyond it.
+        sheet.reset_dimensions()
+        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if number > EXCEL_MAX_ROWS:
+                # A forged row number would otherwise make openpyxl yield
+                # billions of empty rows.
+                raise ListError(_invalid_xlsx_message())
+            cells = [_cell_text(value) for value in values]
+            # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake.
+            if _looks_garbled("\t".join(cells)):
+                raise ListError(_garbled_row_message(number))
+            yield cells
+    except ListError:
+        raise
+    except _BROKEN_XLSX as exc:
+        raise ListError(_invalid_xlsx_message()) from exc
+
+
+def _cell_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # Excel stores every number as a float: 42.0 is 42
+    if isinstance(value, datetime.datetime):
+        if value.time() == datetime.time(0):
+            return value.date().isoformat()  # a date cell: openpyxl gives midnight
+        return value.isoformat(sep=" ", timespec="seconds")
+    if isinstance(value, datetime.date | datetime.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _invalid_xlsx_message() -> str:
+    return _(
+        "The file is not a valid Excel workbook (.xlsx). Open it in Excel and save it as "
+        "“Excel Workbook”; if it is password-protected, remove the password first."
+    )
+
+
+def _garbled_row_message(number: int) -> str:
+    return _(
+        "Row %(row)d contains garbled text, as when a CSV file is opened in Excel with the "
+        "wrong encoding. Correct the text, or upload the original CSV file instead."
+    ) % {"row": number}
+
+
+def _unsafe_xlsx_message(part: str) -> str:
+    return _(
+        "The workbook was not opened: its part “%(part)s” is built in a way Excel never "
+        "writes and that can exhaust the server. Save it again from Excel, or upload it "
+        "as CSV."
+    ) % {"part": part}
+
+
+_READERS: dict[str, Callable[[bytes, int, int], _Tabulated]] = {
+    ".csv": _read_csv,
+    ".txt": _read_csv,
+    ".xlsx": _read_xlsx,
+}

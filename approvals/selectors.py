@@ -1,0 +1,51 @@
+"""Read-side queries: which campaigns a user may see, and summaries for pages."""
+
+from collections import Counter
+
+from django.db.models import Count, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from .delivery import ledger
+from .models import Campaign
+from .roles import Role, has_role
+
+State = Campaign.State
+
+
+def campaigns_visible_to(user) -> QuerySet[Campaign]:
+    """Auditors and admins see everything; reviewers everything submitted; drafters their own."""
+    campaigns = Campaign.objects.select_related("drafter", "sender", "approved_by")
+    if user.is_superuser or has_role(user, Role.AUDITOR):
+        return campaigns
+    visible = Q(contributors__user=user)
+    if has_role(user, Role.REVIEWER):
+        visible |= ~Q(state=State.DRAFT)
+    if not (has_role(user, Role.DRAFTER) or has_role(user, Role.REVIEWER)):
+        return campaigns.none()
+    return campaigns.filter(visible).distinct()
+
+
+def campaign_for(user, pk: int) -> Campaign:
+    """The campaign, or 404 when this user may not know it exists."""
+    return get_object_or_404(campaigns_visible_to(user), pk=pk)
+
+
+def review_queue(user) -> QuerySet[Campaign]:
+    return (
+        Campaign.objects.filter(state=State.IN_REVIEW)
+        .exclude(contributors__user=user)
+        .select_related("drafter", "sender")
+        .annotate(recipient_count=Count("recipients"))
+        .order_by("updated_at")
+    )
+
+
+def domain_breakdown(campaign: Campaign, top: int = 10) -> list[tuple[str, int]]:
+    domains = Counter(
+        email.rsplit("@", 1)[-1].lower() for email in campaign.recipients.values_list("email", flat=True)
+    )
+    return domains.most_common(top)
+
+
+def delivery_counts(campaign: Campaign) -> dict[str, int]:
+    return ledger.counts(campaign.pk)

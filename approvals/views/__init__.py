@@ -1,0 +1,1 @@
+"""Thin views, one module per role; they parse input, call the workflow and render."""

@@ -1,0 +1,114 @@
+"""Reviewer pages: the queue, the review of one campaign, the sandboxed preview, the decision."""
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from .. import selectors, workflow
+from ..forms import ApproveForm, RejectForm
+from ..merge import MergeError
+from ..models import Campaign
+from ..rendering import render_for
+from ..roles import Role
+from .common import back_to, perform, role_required
+
+MODE_EXPLANATIONS = {
+    Campaign.RecipientMode.INDIVIDUAL: gettext_lazy(
+        "Each recipient receives their own message and sees only their own address in To."),
+    Campaign.RecipientMode.BCC: gettext_lazy(
+        "Each recipient receives their own message; To shows the sender's address and the recipient "
+        "is only in the envelope."),
+    Campaign.RecipientMode.SHARED: gettext_lazy(
+        "One message: every recipient sees every other recipient's address in To."),
+}
+
+
+@role_required(Role.REVIEWER)
+def review_queue(request):
+    return render(request, "approvals/reviewer/queue.html", {"campaigns": selectors.review_queue(request.user)})
+
+
+def _pick_recipient(campaign: Campaign, request):
+    """The recipient to preview: by search (?q=address), else by position (?page=n)."""
+    recipients = campaign.recipients.order_by("row_number")
+    query = request.GET.get("q", "").strip()
+    if query:
+        recipients = recipients.filter(email__icontains=query)
+    page = Paginator(recipients, 1).get_page(request.GET.get("page"))
+    return page, query
+
+
+@role_required(Role.REVIEWER)
+def review(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    page, query = _pick_recipient(campaign, request)
+    recipient = page.object_list[0] if page.object_list else None
+    rendered, render_error = None, ""
+    if recipient is not None:
+        try:
+            rendered = render_for(campaign, recipient)
+        except MergeError as err:
+            render_error = str(err)
+    return render(request, "approvals/reviewer/review.html", {
+        "campaign": campaign,
+        "mode_explanation": MODE_EXPLANATIONS[campaign.recipient_mode],
+        "recipient_count": campaign.recipients.count(),
+        "domains": selectors.domain_breakdown(campaign),
+        "page": page,
+        "query": query,
+        "recipient": recipient,
+        "rendered": rendered,
+        "render_error": render_error,
+        "approve_form": ApproveForm(initial={"content_hash": campaign.submitted_hash}),
+        "reject_form": RejectForm(),
+        "can_decide": workflow.can("approve", campaign, request.user),
+        "reviews": campaign.reviews.select_related("reviewer"),
+    })
+
+
+@role_required(Role.REVIEWER, Role.DRAFTER, Role.AUDITOR)
+def preview_html(request, pk: int, recipient_pk: int):
+    """The drafter's HTML, sanitised, for an iframe sandbox: no scripts, no same origin."""
+    campaign = selectors.campaign_for(request.user, pk)
+    recipient = get_object_or_404(campaign.recipients, pk=recipient_pk)
+    try:
+        html = render_for(campaign, recipient).html
+    except MergeError as err:
+        html = ""
+        messages.error(request, str(err))
+    response = HttpResponse(html or "", content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_POST
+@role_required(Role.REVIEWER)
+def approve(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    form = ApproveForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("The approval form was incomplete; open the review again."))
+        return redirect("review", pk=pk)
+    if perform(request, workflow.approve, campaign, request.user, form.cleaned_data["content_hash"],
+               form.cleaned_data["comment"], success=_("Approved.")):
+        return back_to(campaign)
+    return redirect("review", pk=pk)
+
+
+@require_POST
+@role_required(Role.REVIEWER)
+def reject(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say what the drafter should change."))
+        return redirect("review", pk=pk)
+    perform(request, workflow.reject, campaign, request.user, form.cleaned_data["comment"],
+            success=_("Rejected; the drafter has been asked to change it."))
+    return back_to(campaign)

@@ -1,0 +1,447 @@
+"""The campaign workflow: the only place a campaign's state changes.
+
+Every action checks, on the server, the actor's role, separation of duties and
+the campaign's state; performs the change in one transaction; and writes its
+audit event. Views, tasks and the admin call these functions and nothing else
+changes ``Campaign.state``.
+
+    draft ──submit──▶ in_review ──approve──▶ approved ──start──▶ sending ──finish──▶ sent
+      ▲                   │                                                     └──▶ partly_failed
+      └──edit── rejected ◀┘reject          (cancel: from draft, in_review, rejected, approved, sending)
+"""
+
+import hashlib
+import uuid
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit, guards
+from .content_hash import compute_content_hash
+from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
+from .recipients import RecipientTable
+from .rendering import message_id_for
+from .roles import Role, has_role
+
+State = Campaign.State
+
+# action -> (states it may start from, state it leads to)
+TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
+    "edit": (frozenset({State.DRAFT, State.REJECTED}), State.DRAFT),
+    "submit": (frozenset({State.DRAFT, State.REJECTED}), State.IN_REVIEW),
+    "approve": (frozenset({State.IN_REVIEW}), State.APPROVED),
+    "reject": (frozenset({State.IN_REVIEW}), State.REJECTED),
+    "cancel": (
+        frozenset({State.DRAFT, State.IN_REVIEW, State.REJECTED, State.APPROVED, State.SENDING}),
+        State.CANCELLED,
+    ),
+    "start_sending": (frozenset({State.APPROVED}), State.SENDING),
+    # The end state of "finish" depends on the ledger: sent or partly_failed.
+    "finish": (frozenset({State.SENDING}), None),
+    # A person chose to resend deliveries that were in doubt.
+    "reopen": (frozenset({State.PARTLY_FAILED}), State.SENDING),
+}
+
+
+class WorkflowError(Exception):
+    """An action that cannot happen now; the message says why, in the user's language."""
+
+
+class NotAllowed(WorkflowError, PermissionDenied):
+    """The user may not do this at all (role or separation of duties)."""
+
+
+class SubmissionBlocked(WorkflowError):
+    def __init__(self, findings: list[guards.Finding]):
+        super().__init__(_("The campaign cannot be submitted until these problems are fixed."))
+        self.findings = findings
+
+
+# --- Who may do what -----------------------------------------------------------------
+
+
+def is_contributor(campaign: Campaign, user) -> bool:
+    return campaign.drafter_id == user.pk or campaign.contributors.filter(user=user).exists()
+
+
+def _person_refusal(action: str, campaign: Campaign, user) -> str | None:
+    """Why this person may never do ``action`` on this campaign; None when they may."""
+    if not user.is_authenticated or not user.is_active:
+        return _("Please sign in.")
+    if action in ("edit", "submit"):
+        if not has_role(user, Role.DRAFTER):
+            return _("Only drafters can edit and submit campaigns.")
+    elif action in ("approve", "reject"):
+        if not has_role(user, Role.REVIEWER):
+            return _("Only reviewers can approve or reject campaigns.")
+        if is_contributor(campaign, user):
+            # Separation of duties holds for everyone, superusers included.
+            return _("You drafted or edited this campaign, so someone else must review it.")
+    elif action == "cancel":
+        if not (is_contributor(campaign, user) or has_role(user, Role.REVIEWER) or user.is_superuser):
+            return _("Only the campaign's drafters, reviewers and administrators can cancel it.")
+    return None
+
+
+def _state_refusal(action: str, campaign: Campaign) -> str | None:
+    sources, _target = TRANSITIONS[action]
+    if campaign.state in sources:
+        return None
+    return _("This is not possible while the campaign is “%(state)s”.") % {
+        "state": campaign.get_state_display()
+    }
+
+
+def can(action: str, campaign: Campaign, user) -> bool:
+    return _person_refusal(action, campaign, user) is None and _state_refusal(action, campaign) is None
+
+
+def _require(action: str, campaign: Campaign, user) -> None:
+    reason = _person_refusal(action, campaign, user)
+    if reason:
+        raise NotAllowed(reason)
+    reason = _state_refusal(action, campaign)
+    if reason:
+        raise WorkflowError(reason)
+
+
+def _move(campaign: Campaign, action: str, target: str, **fields) -> None:
+    """Change the state only if it is still one the action may start from.
+
+    A conditional UPDATE, so two concurrent clicks cannot both succeed.
+    """
+    sources, _default = TRANSITIONS[action]
+    updated = Campaign.objects.filter(pk=campaign.pk, state__in=sources).update(
+        state=target, updated_at=timezone.now(), **fields
+    )
+    if not updated:
+        campaign.refresh_from_db()
+        raise WorkflowError(
+            _("This is not possible while the campaign is “%(state)s”.")
+            % {"state": campaign.get_state_display()}
+        )
+    campaign.refresh_from_db()
+
+
+def _note_contributor(campaign: Campaign, user) -> None:
+    Contributor.objects.get_or_create(campaign=campaign, user=user)
+
+
+def _begin_edit(campaign: Campaign, user) -> None:
+    """Every change of content: checked, the editor remembered, a rejected campaign back to draft."""
+    _require("edit", campaign, user)
+    _note_contributor(campaign, user)
+    if campaign.state != State.DRAFT:
+        _move(campaign, "edit", State.DRAFT)
+
+
+# --- Drafting ------------------------------------------------------------------------
+
+
+def create_campaign(user, name: str) -> Campaign:
+    if not has_role(user, Role.DRAFTER):
+        raise NotAllowed(_("Only drafters can create campaigns."))
+    with transaction.atomic():
+        campaign = Campaign.objects.create(name=name, drafter=user)
+        _note_contributor(campaign, user)
+        audit.record("created", actor=user, campaign=campaign, name=name)
+    return campaign
+
+
+MESSAGE_FIELDS = ("name", "sender", "recipient_mode", "subject", "body_text", "body_html")
+
+
+def update_message(campaign: Campaign, user, **values) -> list[str]:
+    """Change the message fields; returns the names of the fields that changed."""
+    unknown = set(values) - set(MESSAGE_FIELDS)
+    if unknown:
+        raise ValueError(f"not message fields: {sorted(unknown)}")
+    sender = values.get("sender")
+    if sender is not None and not SenderIdentity.objects.filter(pk=sender.pk, active=True).exists():
+        raise WorkflowError(_("Choose a sender from the identities your administrator approved."))
+    with transaction.atomic():
+        _begin_edit(campaign, user)
+        changed = [name for name, value in values.items() if getattr(campaign, name) != value]
+        for name in changed:
+            setattr(campaign, name, values[name])
+        if changed:
+            campaign.save(update_fields=[*changed, "updated_at"])
+            audit.record("edited", actor=user, campaign=campaign, fields=changed)
+    return changed
+
+
+def replace_recipient_list(
+    campaign: Campaign, user, filename: str, table: RecipientTable
+) -> None:
+    """Store a new list in place of the old one, all rows or none."""
+    address_column = table.guess_address_column() or table.columns[0]
+    name_column = table.guess_name_column() or ""
+    with transaction.atomic():
+        _begin_edit(campaign, user)
+        campaign.recipients.all().delete()
+        campaign.list_filename = filename
+        campaign.list_sha256 = table.sha256
+        campaign.columns = table.columns
+        campaign.address_column = address_column
+        campaign.name_column = name_column
+        campaign.save()
+        Recipient.objects.bulk_create(
+            (
+                Recipient(
+                    campaign=campaign,
+                    row_number=index + 2,  # as Excel numbers it: the header is row 1
+                    email=row.get(address_column, ""),
+                    display_name=row.get(name_column, "") if name_column else "",
+                    data=row,
+                )
+                for index, row in enumerate(table.rows)
+            ),
+            batch_size=2000,
+        )
+        audit.record(
+            "list_uploaded",
+            actor=user,
+            campaign=campaign,
+            filename=filename,
+            rows=len(table.rows),
+            columns=table.columns,
+            encoding=table.encoding,
+            sha256=table.sha256,
+        )
+
+
+def choose_columns(campaign: Campaign, user, address_column: str, name_column: str) -> None:
+    """Re-derive every row's address and display name from the chosen columns."""
+    if address_column not in campaign.columns or (name_column and name_column not in campaign.columns):
+        raise WorkflowError(_("Choose columns that exist in the uploaded list."))
+    with transaction.atomic():
+        _begin_edit(campaign, user)
+        campaign.address_column = address_column
+        campaign.name_column = name_column
+        campaign.save(update_fields=["address_column", "name_column", "updated_at"])
+        batch: list[Recipient] = []
+        for recipient in campaign.recipients.iterator(chunk_size=2000):
+            recipient.email = recipient.data.get(address_column, "")
+            recipient.display_name = recipient.data.get(name_column, "") if name_column else ""
+            batch.append(recipient)
+            if len(batch) >= 2000:
+                Recipient.objects.bulk_update(batch, ["email", "display_name"])
+                batch.clear()
+        Recipient.objects.bulk_update(batch, ["email", "display_name"])
+        audit.record(
+            "columns_chosen", actor=user, campaign=campaign,
+            address_column=address_column, name_column=name_column,
+        )
+
+
+def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content_type: str) -> Attachment:
+    limits = settings.MAILGUARD
+    if len(data) > limits["MAX_ATTACHMENT_BYTES"]:
+        raise WorkflowError(
+            _("“%(name)s” is larger than the limit of %(mb)d MB per file.")
+            % {"name": filename, "mb": limits["MAX_ATTACHMENT_BYTES"] // (1024 * 1024)}
+        )
+    existing = sum(campaign.attachments.values_list("size", flat=True))
+    if existing + len(data) > limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"]:
+        raise WorkflowError(
+            _("The attachments together would exceed the limit of %(mb)d MB per campaign.")
+            % {"mb": limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"] // (1024 * 1024)}
+        )
+    from django.core.files.base import ContentFile
+
+    with transaction.atomic():
+        _begin_edit(campaign, user)
+        attachment = Attachment(
+            campaign=campaign,
+            filename=filename,
+            content_type=content_type or "application/octet-stream",
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+        attachment.file.save(filename, ContentFile(data), save=False)
+        attachment.save()
+        audit.record(
+            "attachment_added", actor=user, campaign=campaign,
+            filename=filename, size=len(data), sha256=attachment.sha256,
+        )
+    return attachment
+
+
+def remove_attachment(campaign: Campaign, user, attachment: Attachment) -> None:
+    with transaction.atomic():
+        _begin_edit(campaign, user)
+        audit.record(
+            "attachment_removed", actor=user, campaign=campaign,
+            filename=attachment.filename, sha256=attachment.sha256,
+        )
+        attachment.file.delete(save=False)
+        attachment.delete()
+
+
+# --- Review --------------------------------------------------------------------------
+
+
+def submit(campaign: Campaign, user) -> None:
+    """Freeze the content for review: from here on only a reviewer decides."""
+    _require("submit", campaign, user)
+    findings = guards.run_preflight(campaign)
+    blocking = guards.blocking(findings)
+    if blocking:
+        raise SubmissionBlocked(blocking)
+    with transaction.atomic():
+        content_hash = compute_content_hash(campaign)
+        stored = [f.as_dict() for f in findings]
+        _move(campaign, "submit", State.IN_REVIEW, submitted_hash=content_hash, findings=stored)
+        _note_contributor(campaign, user)
+        audit.record(
+            "submitted", actor=user, campaign=campaign, content_hash=content_hash,
+            recipients=campaign.recipients.count(), findings=len(stored),
+        )
+
+
+def _check_seen_version(campaign: Campaign, seen_hash: str) -> str:
+    current = compute_content_hash(campaign)
+    if not (seen_hash == campaign.submitted_hash == current):
+        raise WorkflowError(
+            _("The campaign changed after you opened it. Review the current version again.")
+        )
+    return current
+
+
+def approve(campaign: Campaign, user, seen_hash: str, comment: str = "") -> None:
+    """Approve exactly the version the reviewer saw, and create the delivery ledger."""
+    _require("approve", campaign, user)
+    hold = timedelta(seconds=settings.MAILGUARD["HOLD_SECONDS"])
+    with transaction.atomic():
+        content_hash = _check_seen_version(campaign, seen_hash)
+        now = timezone.now()
+        _move(
+            campaign, "approve", State.APPROVED,
+            approved_by=user, approved_hash=content_hash, approved_at=now, send_after=now + hold,
+        )
+        Review.objects.create(
+            campaign=campaign, reviewer=user, decision=Review.Decision.APPROVED,
+            comment=comment, content_hash=content_hash,
+        )
+        count = _create_ledger(campaign)
+        audit.record(
+            "approved", actor=user, campaign=campaign, content_hash=content_hash,
+            comment=comment, recipients=count, send_after=campaign.send_after.isoformat(),
+        )
+        transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, campaign.send_after))
+
+
+def reject(campaign: Campaign, user, comment: str) -> None:
+    _require("reject", campaign, user)
+    if not comment.strip():
+        raise WorkflowError(_("Say what the drafter should change."))
+    with transaction.atomic():
+        _move(campaign, "reject", State.REJECTED)
+        Review.objects.create(
+            campaign=campaign, reviewer=user, decision=Review.Decision.REJECTED,
+            comment=comment, content_hash=campaign.submitted_hash,
+        )
+        audit.record(
+            "rejected", actor=user, campaign=campaign,
+            content_hash=campaign.submitted_hash, comment=comment,
+        )
+
+
+def cancel(campaign: Campaign, user, reason: str = "") -> None:
+    _require("cancel", campaign, user)
+    with transaction.atomic():
+        _move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
+        stopped = campaign.deliveries.filter(status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.CANCELLED
+        )
+        audit.record("cancelled", actor=user, campaign=campaign, reason=reason, stopped=stopped)
+
+
+def _create_ledger(campaign: Campaign) -> int:
+    recipients = campaign.recipients.values_list("pk", "email").iterator(chunk_size=5000)
+    batch: list[Delivery] = []
+    count = 0
+    for recipient_id, email in recipients:
+        batch.append(Delivery(
+            campaign=campaign, recipient_id=recipient_id, email=email,
+            message_id=message_id_for(uuid.uuid4().hex),
+        ))
+        if len(batch) >= 2000:
+            count += _flush(batch)
+    return count + _flush(batch)
+
+
+def _flush(batch: list[Delivery]) -> int:
+    Delivery.objects.bulk_create(batch)
+    n = len(batch)
+    batch.clear()
+    return n
+
+
+def _enqueue_dispatch(campaign_id: int, send_after) -> None:
+    from .tasks import dispatch_campaign
+
+    dispatch_campaign.apply_async((campaign_id,), eta=send_after)
+
+
+# --- Sending (called by the delivery engine as the system actor) ---------------------
+
+
+def start_sending(campaign: Campaign) -> bool:
+    """approved → sending once the content is verified; False if someone else already started."""
+    try:
+        _move(campaign, "start_sending", State.SENDING, sending_started_at=timezone.now())
+    except WorkflowError:
+        return False
+    audit.record("sending_started", campaign=campaign, content_hash=campaign.approved_hash)
+    return True
+
+
+def refuse_changed_content(campaign: Campaign, found_hash: str) -> None:
+    """The content no longer matches the approval: stop everything, loudly."""
+    with transaction.atomic():
+        _move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
+        campaign.deliveries.filter(status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.CANCELLED, error=_("Content changed after approval.")
+        )
+        audit.record(
+            "send_refused_content_changed", campaign=campaign,
+            content_hash=found_hash, approved_hash=campaign.approved_hash,
+        )
+
+
+def finish_sending(campaign: Campaign, counts: dict[str, int]) -> None:
+    failed = counts.get(Delivery.Status.FAILED, 0) + counts.get(Delivery.Status.IN_DOUBT, 0)
+    target = State.PARTLY_FAILED if failed else State.SENT
+    try:
+        _move(campaign, "finish", target, finished_at=timezone.now())
+    except WorkflowError:
+        return
+    audit.record("sending_finished", campaign=campaign, content_hash=campaign.approved_hash, **counts)
+
+
+def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], resend: bool) -> int:
+    """A person decides about deliveries whose fate is unknown (never guessed by the system)."""
+    if not (has_role(user, Role.REVIEWER) or user.is_superuser):
+        raise NotAllowed(_("Only reviewers and administrators can resolve deliveries in doubt."))
+    ids = list(delivery_ids)
+    with transaction.atomic():
+        in_doubt = campaign.deliveries.filter(pk__in=ids, status=Delivery.Status.IN_DOUBT)
+        if resend:
+            changed = in_doubt.update(status=Delivery.Status.PENDING, claim_token="", error="")
+        else:
+            changed = in_doubt.update(status=Delivery.Status.SENT, sent_at=timezone.now())
+        audit.record(
+            "in_doubt_resent" if resend else "in_doubt_marked_delivered",
+            actor=user, campaign=campaign, deliveries=ids[:1000], count=changed,
+        )
+        if resend and changed and campaign.state == State.PARTLY_FAILED:
+            _move(campaign, "reopen", State.SENDING)
+        if resend and changed:
+            transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, None))
+    return changed

@@ -1,0 +1,196 @@
+"""Shared fixtures: demo roles, the fake ESP, and a real Celery worker process.
+
+The suite runs in two set-ups with the same code: the embedded one (SQLite file,
+filesystem broker) and the service one (PostgreSQL and Redis, chosen by
+DATABASE_URL and CELERY_BROKER_URL). The worker fixture starts
+``celery -A mailguard worker`` as a separate process pointed at the test
+database, so everything it does crosses a real process boundary.
+"""
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+
+from approvals.management.commands.seed_demo import ensure_groups
+from approvals.models import SenderIdentity
+from approvals.roles import Role
+from tests.fake_esp import FakeESP
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
+
+
+# --- Fake ESP -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def fake_esp_server():
+    with FakeESP() as server:
+        yield server
+
+
+@pytest.fixture
+def esp(fake_esp_server, settings):
+    """The fake ESP, cleared, and this process's anymail pointed at it."""
+    fake_esp_server.reset_faults()
+    fake_esp_server.clear()
+    settings.EMAIL_BACKEND = POSTMARK_BACKEND
+    settings.ANYMAIL = {
+        "POSTMARK_SERVER_TOKEN": fake_esp_server.token,
+        "POSTMARK_API_URL": fake_esp_server.url,
+        "REQUESTS_TIMEOUT": 5,
+    }
+    yield fake_esp_server
+    fake_esp_server.reset_faults()
+
+
+@pytest.fixture(autouse=True)
+def _no_hold_window(settings):
+    """Tests send at once unless they set a hold window themselves."""
+    settings.MAILGUARD = {**settings.MAILGUARD, "HOLD_SECONDS": 0, "SEND_RETRY_BASE_SECONDS": 0}
+
+
+# --- Users and roles --------------------------------------------------------------------
+
+
+def make_user(django_user_model, username: str, *roles: Role, **extra):
+    groups = ensure_groups()
+    user = django_user_model.objects.create_user(username, f"{username}@example.jp", "pw-" + username, **extra)
+    user.groups.set([groups[role] for role in roles])
+    return user
+
+
+@pytest.fixture
+def drafter(db, django_user_model):
+    return make_user(django_user_model, "drafter", Role.DRAFTER)
+
+
+@pytest.fixture
+def reviewer(db, django_user_model):
+    return make_user(django_user_model, "reviewer", Role.REVIEWER)
+
+
+@pytest.fixture
+def reviewer2(db, django_user_model):
+    return make_user(django_user_model, "reviewer2", Role.REVIEWER)
+
+
+@pytest.fixture
+def auditor(db, django_user_model):
+    return make_user(django_user_model, "auditor", Role.AUDITOR)
+
+
+@pytest.fixture
+def sender(db):
+    return SenderIdentity.objects.create(display_name="市役所 広報課", email="koho@city.example.jp")
+
+
+# --- A real Celery worker process -----------------------------------------------------
+
+
+def _test_database_url() -> str:
+    db = django_settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+def worker_environment(esp_server: FakeESP, **overrides) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "MAILGUARD_EMAIL_BACKEND": POSTMARK_BACKEND,
+        "ANYMAIL_POSTMARK_SERVER_TOKEN": esp_server.token,
+        "ANYMAIL_POSTMARK_API_URL": esp_server.url,
+        "ANYMAIL_REQUESTS_TIMEOUT": "5",
+        "MAILGUARD_HOLD_SECONDS": "0",
+        "MAILGUARD_SEND_RETRY_BASE_SECONDS": "0",
+        "MAILGUARD_SEND_MAX_ATTEMPTS": "10",
+        "PYTHONUNBUFFERED": "1",
+    }
+    env.update({k: str(v) for k, v in overrides.items()})
+    return env
+
+
+class WorkerProcess:
+    """``celery worker`` in its own process; ``ready`` once it logs that it consumes."""
+
+    def __init__(self, env: dict[str, str], log_path: Path, concurrency: int = 2):
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "mailguard", "worker", "--loglevel=INFO",
+             f"--concurrency={concurrency}", "--pool=prefork", "--without-heartbeat",
+             "--without-gossip", "--without-mingle"],
+            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        self._ready = threading.Event()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        with self.log_path.open("a") as log:
+            for line in self.process.stdout:
+                log.write(line)
+                log.flush()
+                if " ready." in line:
+                    self._ready.set()
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        if not self._ready.wait(timeout):
+            self.stop()
+            raise RuntimeError(f"Celery worker did not start; see {self.log_path}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def _purge_broker() -> None:
+    """Forget tasks left in the broker by an earlier run (Redis keeps them between runs)."""
+    from mailguard.celery import app
+
+    app.control.purge()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, fake_esp_server, tmp_path_factory):
+    """One worker for the whole session, started after the test database exists."""
+    _purge_broker()
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    worker = WorkerProcess(worker_environment(fake_esp_server), log_path)
+    worker.wait_ready()
+    yield worker
+    worker.stop()
+
+
+@pytest.fixture
+def worker(celery_worker_process, transactional_db, esp):
+    """A running worker, a committed-data test database and a clean fake ESP."""
+    return celery_worker_process
+
+
+def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str = "condition"):
+    """Poll until predicate() is truthy; the tests never assert on how long it took."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out waiting for {message}")
+
+
+@pytest.fixture
+def db_vendor(db) -> str:
+    return connection.vendor

@@ -1,0 +1,144 @@
+"""The delivery engine in this process, through anymail's real Postmark backend to the fake ESP."""
+
+from email.utils import getaddresses
+
+from approvals import workflow
+from approvals.delivery import engine
+from approvals.models import Campaign, Delivery
+from tests.factories import approved_campaign, members
+
+State = Campaign.State
+Status = Delivery.Status
+
+
+def send_all(campaign_id: int) -> None:
+    """What the Celery tasks do, run inline: start, then batches until none remain."""
+    assert engine.start(campaign_id)
+    while engine.send_batch(campaign_id).again_in == 0:
+        pass
+
+
+def test_each_recipient_gets_one_message_with_only_their_address_in_to(drafter, reviewer, sender, esp):
+    rows = members(5)
+    campaign = approved_campaign(drafter, reviewer, sender, rows)
+    send_all(campaign.pk)
+    received = esp.messages()
+    assert len(received) == 5
+    for row in rows:
+        [message] = esp.messages_to(row["メールアドレス"])
+        assert [addr for _, addr in getaddresses([message.to])] == [row["メールアドレス"]]
+        assert not message.cc and not message.bcc
+        assert row["氏名"] in message.text_body and row["会員番号"] in message.text_body
+        others = [r["メールアドレス"] for r in rows if r is not row]
+        assert not any(o in message.text_body or o in message.to for o in others)
+    campaign.refresh_from_db()
+    assert campaign.state == State.SENT
+    assert set(campaign.deliveries.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_esp_message_id_and_deterministic_message_id_are_recorded(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    send_all(campaign.pk)
+    by_message_id = {m.header("Message-ID"): m for m in esp.messages()}
+    for delivery in campaign.deliveries.all():
+        assert by_message_id[delivery.message_id].message_id == delivery.esp_message_id
+        assert delivery.attempts == 1 and delivery.sent_at is not None
+
+
+def test_running_the_send_twice_never_sends_a_delivered_recipient_twice(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(4))
+    send_all(campaign.pk)
+    engine.start(campaign.pk)
+    engine.send_batch(campaign.pk)
+    assert len(esp.messages()) == 4 and not esp.duplicates()
+
+
+def test_transient_esp_error_is_retried_without_doubling(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(3))
+    esp.fail_next(2, status=500)
+    send_all(campaign.pk)
+    while engine.send_batch(campaign.pk).again_in is not None:
+        pass
+    assert esp.accepted_by_recipient() == {r["メールアドレス"]: 1 for r in members(3)}
+    campaign.refresh_from_db()
+    assert campaign.state == State.SENT
+
+
+def test_recipient_refused_by_the_esp_fails_with_its_reason(drafter, reviewer, sender, esp):
+    rows = members(3)
+    esp.reject_recipients([rows[1]["メールアドレス"]])
+    campaign = approved_campaign(drafter, reviewer, sender, rows)
+    send_all(campaign.pk)
+    failed = campaign.deliveries.get(email=rows[1]["メールアドレス"])
+    assert failed.status == Status.FAILED and "rejected" in failed.error
+    campaign.refresh_from_db()
+    assert campaign.state == State.PARTLY_FAILED
+    assert len(esp.messages()) == 2
+
+
+def test_timeout_after_the_esp_accepted_is_in_doubt_not_resent(drafter, reviewer, sender, esp, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "REQUESTS_TIMEOUT": 0.5}
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    esp.delay_next(1, 2.0)
+    send_all(campaign.pk)
+    statuses = sorted(campaign.deliveries.values_list("status", flat=True))
+    assert statuses == [Status.IN_DOUBT, Status.SENT]
+    assert len(esp.messages()) == 2 and not esp.duplicates()
+
+
+def test_changed_content_after_approval_is_never_sent(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    Campaign.objects.filter(pk=campaign.pk).update(subject="差し替え")
+    assert not engine.start(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.state == State.CANCELLED
+    assert esp.messages() == []
+    assert campaign.events.filter(action="send_refused_content_changed").exists()
+
+
+def test_changed_attachment_bytes_after_approval_are_never_sent(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(1),
+                                 attachments=[("guide.pdf", b"%PDF-1.4 original", "application/pdf")])
+    attachment = campaign.attachments.get()
+    with open(attachment.file.path, "wb") as handle:
+        handle.write(b"%PDF-1.4 swapped")
+    assert not engine.start(campaign.pk)
+    assert esp.messages() == []
+
+
+def test_attachment_reaches_the_esp_byte_for_byte(drafter, reviewer, sender, esp):
+    pdf = b"%PDF-1.4\n% newsletter\n"
+    campaign = approved_campaign(drafter, reviewer, sender, members(2),
+                                 attachments=[("会報.pdf", pdf, "application/pdf")])
+    send_all(campaign.pk)
+    for message in esp.messages():
+        assert [(a.name, a.content) for a in message.attachments] == [("会報.pdf", pdf)]
+
+
+def test_bcc_mode_puts_the_sender_in_to_and_the_recipient_in_the_envelope(drafter, reviewer, sender, esp):
+    rows = members(2)
+    campaign = approved_campaign(drafter, reviewer, sender, rows, mode="bcc")
+    send_all(campaign.pk)
+    for row in rows:
+        [message] = esp.messages_to(row["メールアドレス"])
+        assert sender.email in message.to and row["メールアドレス"] not in message.to
+        assert message.bcc.strip() == row["メールアドレス"]
+
+
+def test_cancelled_campaign_sends_nothing(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    workflow.cancel(campaign, reviewer, "stop")
+    assert not engine.start(campaign.pk)
+    assert engine.send_batch(campaign.pk).handled == 0
+    assert esp.messages() == []
+
+
+def test_stale_claim_becomes_in_doubt(drafter, reviewer, sender, settings):
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    engine.start(campaign.pk)
+    from approvals.delivery import ledger
+
+    claimed = ledger.claim_batch(campaign.pk, 1)
+    assert len(claimed) == 1
+    assert ledger.mark_stale_in_doubt(older_than_seconds=-1) == 1
+    assert Delivery.objects.get(pk=claimed[0].pk).status == Status.IN_DOUBT

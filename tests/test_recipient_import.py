@@ -1,0 +1,471 @@
+"""Reading recipient lists: encodings, mojibake, header/row rules, limits and unsafe workbooks."""
+
+import datetime
+import hashlib
+import io
+import random
+import re
+import zipfile
+
+import pytest
+from django.utils import translation
+from openpyxl import Workbook
+
+from approvals.recipients import ListError, RecipientTable, read_recipient_list
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def english():
+    # Messages are asserted in English; the project's default language is Japanese.
+    with translation.override("en"):
+        yield
+
+
+def read(data: bytes, filename: str = "list.csv", *, max_bytes: int = MB, max_rows: int = 100):
+    return read_recipient_list(filename, data, max_bytes=max_bytes, max_rows=max_rows)
+
+
+def refusal(data: bytes, filename: str = "list.csv", **limits) -> str:
+    with pytest.raises(ListError) as caught:
+        read(data, filename, **limits)
+    return str(caught.value)
+
+
+def xlsx(rows: list[list]) -> bytes:
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def rewrite_member(data: bytes, name: str, change) -> bytes:
+    """The same zip with one member's bytes passed through change()."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            target.writestr(info, change(content) if info.filename == name else content)
+    return out.getvalue()
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return out.getvalue()
+
+
+# --- Encodings --------------------------------------------------------------------
+
+
+def test_utf8_csv_is_read_with_columns_in_order():
+    table = read("email,name,city\ntaro@example.jp,山田太郎,東京\n".encode())
+    assert table.columns == ["email", "name", "city"]
+    assert table.rows == [{"email": "taro@example.jp", "name": "山田太郎", "city": "東京"}]
+    assert table.encoding == "utf-8"
+
+
+def test_utf8_csv_with_bom_does_not_leave_the_bom_in_the_first_column_name():
+    table = read(("\ufeff" + "メール,氏名\ntaro@example.jp,山田太郎\n").encode())
+    assert table.columns == ["メール", "氏名"]
+    assert table.encoding == "utf-8-sig"
+
+
+def test_cp932_csv_with_kanji_names_is_read():
+    text = (
+        "氏名,フリガナ,メール\n"
+        "山田太郎,ヤマダタロウ,taro@example.jp\n"
+        "髙橋﨑子,タカハシ,t@example.jp\n"
+    )
+    table = read(text.encode("cp932"))
+    assert table.encoding == "cp932"
+    assert [row["氏名"] for row in table.rows] == ["山田太郎", "髙橋﨑子"]
+    assert table.rows[0]["フリガナ"] == "ヤマダタロウ"
+
+
+def test_cp932_extensions_as_excel_writes_them_are_read():
+    # Windows writes 髙 as the IBM extension FB FC and ① as NEC row 13 (87 40);
+    # plain shift_jis has neither.
+    data = "氏名,備考\n".encode("cp932") + b"\xfb\xfc\x8b\xb4," + b"\x87\x40\n"
+    table = read(data)
+    assert table.encoding == "cp932"
+    assert table.rows[0]["氏名"] == "髙橋"
+    assert table.rows[0]["備考"] == "1"  # NFKC folds the circled digit, like all values
+
+
+def test_excel_unicode_text_export_utf16_with_tabs_is_read():
+    table = read(("メール\t氏名\r\ntaro@example.jp\t山田太郎\r\n").encode("utf-16"), "list.txt")
+    assert table.columns == ["メール", "氏名"]
+    assert table.rows == [{"メール": "taro@example.jp", "氏名": "山田太郎"}]
+
+
+@pytest.mark.parametrize("delimiter", [",", "\t", ";"])
+def test_comma_tab_and_semicolon_delimiters_are_detected(delimiter):
+    text = delimiter.join(["email", "name"]) + "\n" + delimiter.join(["a@example.jp", "A"]) + "\n"
+    assert read(text.encode()).rows == [{"email": "a@example.jp", "name": "A"}]
+
+
+def test_a_single_column_list_is_read():
+    table = read(b"email\na@example.jp\nb@example.jp\n")
+    assert table.columns == ["email"]
+    assert len(table.rows) == 2
+
+
+def test_half_width_katakana_names_are_read_not_mistaken_for_mojibake():
+    text = "ﾌﾘｶﾞﾅ,ﾒｰﾙ\nﾔﾏﾀﾞ ﾀﾛｳ,taro@example.jp\nｽｽﾞｷ ｾｲｽｹ,s@example.jp\n"
+    table = read(text.encode("cp932"))
+    assert table.columns == ["フリガナ", "メール"]
+    assert [row["フリガナ"] for row in table.rows] == ["ヤマダ タロウ", "スズキ セイスケ"]
+
+
+def test_latin1_names_fall_back_to_detection_and_are_read():
+    data = "name,email\nRenée Dupont,renee@example.fr\nJosé Núñez,jose@example.es\n"
+    table = read(data.encode("latin-1"))
+    assert [row["name"] for row in table.rows] == ["Renée Dupont", "José Núñez"]
+
+
+JAPANESE = "氏名,メール\n山田太郎,taro@example.jp\nありがとうございます,arigato@example.jp\n"
+
+
+@pytest.mark.parametrize(
+    "garbled",
+    [
+        # Read as CP932 by an editor, unreadable bytes became U+FFFD, saved as UTF-8.
+        JAPANESE.encode().decode("cp932", errors="replace").encode(),
+        # Opened in Excel as CP932 (unreadable bytes shown as ・) and saved as CSV (Shift-JIS).
+        JAPANESE.encode().decode("cp932", errors="replace").replace("\ufffd", "・").encode("cp932"),
+        # Read as CP932, the unreadable bytes dropped, saved as UTF-8.
+        JAPANESE.encode().decode("cp932", errors="ignore").encode(),
+        # Read as Latin-1 / Windows-1252 and saved as UTF-8 (ã‚ã‚Š…).
+        JAPANESE.encode().decode("latin-1").encode(),
+        JAPANESE.encode().decode("cp1252", errors="ignore").encode(),
+    ],
+    ids=["cp932-replace", "cp932-excel", "cp932-ignore", "latin1", "cp1252"],
+)
+def test_mojibake_from_utf8_decoded_with_the_wrong_codec_is_refused(garbled):
+    message = refusal(garbled)
+    assert "could not be recognised" in message
+    assert "CSV UTF-8" in message and "CSV (Shift-JIS)" in message
+
+
+def test_garbled_half_width_katakana_is_refused():
+    garbled = "ﾌﾘｶﾞﾅ,ﾒｰﾙ\nｱｲｳｴｵ ｶｷｸ,a@example.jp\n".encode().decode("cp932", "replace")
+    assert "could not be recognised" in refusal(garbled.replace("\ufffd", "・").encode("cp932"))
+
+
+def test_rows_pasted_in_from_a_file_with_another_encoding_are_refused():
+    good = "".join(f"佐藤花子{n},hanako{n}@example.jp\n" for n in range(20))
+    pasted = "山田太郎,taro@example.jp\n".encode().decode("cp932", "ignore")
+    assert "could not be recognised" in refusal(("氏名,メール\n" + good + pasted).encode())
+
+
+def test_euc_jp_is_recognised_by_detection():
+    table = read("なまえ,めーる\nやまだ たろう,taro@example.jp\n".encode("euc_jp"))
+    assert table.rows == [{"なまえ": "やまだ たろう", "めーる": "taro@example.jp"}]
+
+
+def test_iso_2022_jp_is_decoded_not_imported_as_escape_sequences():
+    table = read("氏名,メール\n山田太郎,taro@example.jp\n".encode("iso2022_jp"))
+    assert table.rows == [{"氏名": "山田太郎", "メール": "taro@example.jp"}]
+
+
+def test_a_note_with_a_japanese_comma_before_e_is_not_mistaken_for_mojibake():
+    table = read("氏名,連絡方法\n山田太郎,電話、Eメール\n".encode())
+    assert table.rows[0]["連絡方法"] == "電話、Eメール"
+
+
+def test_bytes_in_no_recognisable_encoding_are_refused():
+    assert "could not be recognised" in refusal(bytes(range(128, 256)) * 3)
+
+
+def test_nul_bytes_are_refused():
+    assert "could not be recognised" in refusal(b"email,name\na@example.jp,A\x00B\n")
+
+
+# --- Normalisation ----------------------------------------------------------------
+
+
+def test_full_width_address_and_letters_are_normalised_to_ascii():
+    table = read("メール,番号\nｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ,１２３\n".encode("cp932"))
+    assert table.rows == [{"メール": "taro@example.jp", "番号": "123"}]
+
+
+def test_ideographic_and_ordinary_spaces_around_values_and_names_are_stripped():
+    table = read("\u3000email ,　氏名\n a@example.jp\u3000,\u3000山田\u3000太郎 \n".encode())
+    assert table.columns == ["email", "氏名"]
+    assert table.rows == [{"email": "a@example.jp", "氏名": "山田 太郎"}]
+
+
+def test_quoted_cells_with_commas_quotes_and_line_breaks_are_read():
+    data = b'email,note\na@example.jp,"one, two ""three""\nfour"\nb@example.jp,x\n'
+    table = read(data)
+    assert table.rows[0]["note"] == 'one, two "three"\nfour'
+    assert table.row_numbers == [2, 3]  # the quoted line break stays inside row 2
+
+
+def test_sha256_is_of_the_uploaded_bytes():
+    data = "email\na@example.jp\n".encode("cp932")
+    assert read(data).sha256 == hashlib.sha256(data).hexdigest()
+
+
+# --- Limits and formats -----------------------------------------------------------
+
+
+def test_a_file_over_the_size_limit_is_refused_stating_the_limit_in_mb():
+    message = refusal(b"email\n" + b"a@example.jp\n" * 200_000, max_bytes=2 * MB)
+    assert "2 MB" in message
+
+
+def test_more_rows_than_the_limit_is_refused_stating_limit_and_count():
+    data = b"email\n" + b"".join(b"u%d@example.jp\n" % n for n in range(12))
+    message = refusal(data, max_rows=10)
+    assert "12" in message and "10" in message
+
+
+def test_exactly_the_row_limit_is_accepted():
+    data = b"email\n" + b"".join(b"u%d@example.jp\n" % n for n in range(10))
+    assert len(read(data, max_rows=10).rows) == 10
+
+
+@pytest.mark.parametrize("filename", ["list.xls", "list.pdf", "list", "list.csv.exe"])
+def test_other_file_types_are_refused_naming_the_accepted_formats(filename):
+    message = refusal(b"email\na@example.jp\n", filename)
+    assert filename in message
+    assert ".csv" in message and ".txt" in message and ".xlsx" in message
+
+
+def test_extension_is_matched_case_insensitively():
+    assert read(b"email\na@example.jp\n", "LIST.CSV").columns == ["email"]
+
+
+def test_an_empty_file_is_refused():
+    assert "empty" in refusal(b"")
+
+
+def test_a_file_of_blank_lines_has_no_header_row():
+    assert "no header row" in refusal(b"\r\n\r\n,,\r\n")
+
+
+def test_a_header_only_file_gives_zero_rows():
+    table = read("メール,氏名\n".encode())
+    assert table.columns == ["メール", "氏名"]
+    assert table.rows == []
+
+
+# --- Header and row rules ---------------------------------------------------------
+
+
+def test_duplicate_column_names_are_refused_naming_them():
+    # NFKC makes the full-width ＥＭＡＩＬ the same name as EMAIL.
+    message = refusal("EMAIL,name,ＥＭＡＩＬ\na,b,c\n".encode())
+    assert "“EMAIL”" in message
+    assert "“name”" not in message
+
+
+def test_a_column_without_a_name_is_refused_with_its_number():
+    assert "Column 2 " in refusal(b"email,,name\na@example.jp,x,y\n")
+
+
+def test_trailing_empty_header_cells_and_trailing_separators_are_ignored():
+    table = read(b"email,name,,\na@example.jp,A,,\n")
+    assert table.columns == ["email", "name"]
+    assert table.rows == [{"email": "a@example.jp", "name": "A"}]
+
+
+def test_a_row_with_more_cells_than_columns_is_refused_with_its_excel_row_number():
+    # Header is row 1, the blank line is row 3, so the long row is row 4.
+    message = refusal(b"email,name\na@example.jp,A\n\nb@example.jp,B,extra\n")
+    assert "Row 4 " in message
+    assert "3 values" in message and "2 columns" in message
+
+
+def test_short_rows_are_padded_and_blank_rows_skipped_keeping_excel_row_numbers():
+    table = read(b"email,name,city\n\na@example.jp\n,,\nb@example.jp,B,Osaka\n")
+    assert table.rows == [
+        {"email": "a@example.jp", "name": "", "city": ""},
+        {"email": "b@example.jp", "name": "B", "city": "Osaka"},
+    ]
+    assert table.row_numbers == [3, 5]
+
+
+def test_an_unclosed_quote_is_refused_with_its_row_number():
+    message = refusal(b'email,name\na@example.jp,A\nb@example.jp,"B\nc@example.jp,C\n')
+    assert "Row 3 " in message
+    assert "quotation mark" in message
+
+
+def test_text_after_a_closing_quote_is_refused_not_guessed():
+    assert "Row 2 " in refusal(b'email,name\na@example.jp,"Yamada" Taro\n')
+
+
+# --- XLSX -------------------------------------------------------------------------
+
+
+def test_xlsx_with_kanji_an_integer_and_a_date_is_read():
+    data = xlsx([
+        ["メール", "氏名", "会員番号", "入会日", "残高"],
+        ["taro@example.jp", "山田太郎", 1024, datetime.date(2024, 4, 1), 12.5],
+        ["ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ", "髙橋﨑子", 7.0, None, None],
+    ])
+    table = read(data, "名簿.xlsx")
+    assert table.columns == ["メール", "氏名", "会員番号", "入会日", "残高"]
+    assert table.rows == [
+        {"メール": "taro@example.jp", "氏名": "山田太郎", "会員番号": "1024",
+         "入会日": "2024-04-01", "残高": "12.5"},
+        {"メール": "hanako@example.jp", "氏名": "髙橋﨑子", "会員番号": "7",
+         "入会日": "", "残高": ""},
+    ]
+    assert table.encoding == "xlsx"
+    assert table.sha256 == hashlib.sha256(data).hexdigest()
+
+
+def test_xlsx_rows_beyond_a_wrong_stored_dimension_are_not_dropped():
+    data = xlsx([["email", "name"], ["a@example.jp", "A"], ["b@example.jp", "B"]])
+    data = rewrite_member(
+        data, "xl/worksheets/sheet1.xml",
+        lambda xml: re.sub(rb'<dimension ref="[^"]*"', b'<dimension ref="A1"', xml),
+    )
+    table = read(data, "list.xlsx")
+    assert table.columns == ["email", "name"]
+    assert [row["name"] for row in table.rows] == ["A", "B"]
+
+
+def test_xlsx_follows_the_same_row_rules_with_excel_row_numbers():
+    data = xlsx([["email", "name"], ["a@example.jp"], [], ["b@example.jp", "B", "extra"]])
+    assert "Row 4 " in refusal(data, "list.xlsx")
+
+
+def test_xlsx_with_mojibake_from_a_misread_csv_is_refused_with_the_row_number():
+    garbled = "山田太郎".encode().decode("cp932", "replace").replace("\ufffd", "・")
+    data = xlsx([["email", "name"], ["a@example.jp", "佐藤花子"], ["b@example.jp", garbled]])
+    message = refusal(data, "list.xlsx")
+    assert "Row 3 " in message and "garbled" in message
+
+
+def test_xlsx_with_a_forged_row_number_beyond_excels_last_row_is_refused():
+    data = xlsx([["email"], ["a@example.jp"], ["b@example.jp"]])
+    data = rewrite_member(
+        data, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="3"', b'<row r="2000000000"')
+    )
+    assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
+
+
+def test_xlsx_header_only_gives_zero_rows():
+    assert read(xlsx([["email", "name"]]), "list.xlsx").rows == []
+
+
+def test_xlsx_row_limit_applies():
+    data = xlsx([["email"]] + [[f"u{n}@example.jp"] for n in range(5)])
+    message = refusal(data, "list.xlsx", max_rows=3)
+    assert "5" in message and "3" in message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"email\na@example.jp\n", b"PK\x03\x04broken", zip_of({"hello.txt": b"hi"})],
+    ids=["csv-renamed", "truncated-zip", "zip-without-workbook"],
+)
+def test_a_file_that_is_not_a_real_xlsx_is_refused(data):
+    assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
+
+
+def test_xlsx_zip_bomb_member_is_refused_before_opening():
+    bomb = zip_of({
+        "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
+        "xl/worksheets/sheet1.xml": b'<?xml version="1.0"?><worksheet>'
+        + b" " * (5 * MB) + b"</worksheet>",
+    })
+    assert len(bomb) < 50_000
+    message = refusal(bomb, "list.xlsx", max_bytes=MB)
+    assert "not opened" in message and "xl/worksheets/sheet1.xml" in message
+
+
+def test_xlsx_unpacking_to_more_than_twenty_times_the_limit_is_refused():
+    # Each member expands about 50-fold (under the ratio limit); together they
+    # unpack to more than 20 x the 20 KB upload limit.
+    block = random.Random(0).randbytes(1000) * 50
+    data = zip_of({f"xl/media/image{n}.png": block for n in range(10)})
+    assert len(data) < 20_000
+    message = refusal(data, "list.xlsx", max_bytes=20_000)
+    assert "more than" in message and "not opened" in message
+
+
+BILLION_LAUGHS = (
+    b'<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;">]>'
+)
+
+
+def with_doctype(xml: bytes, padding: bytes) -> bytes:
+    """The part with a DTD after its XML declaration (or at the start if it has none)."""
+    declaration_end = xml.index(b"?>") + 2 if xml.startswith(b"<?xml") else 0
+    return xml[:declaration_end] + padding + BILLION_LAUGHS + xml[declaration_end:]
+
+
+# The padding hides the DOCTYPE from a check of only the first 2 KB.
+@pytest.mark.parametrize("padding", [b"", b"<!--" + b"x" * 3000 + b"-->"], ids=["plain", "padded"])
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/workbook.xml"])
+def test_xlsx_with_a_doctype_entity_declaration_is_refused(part, padding):
+    data = xlsx([["email", "name"], ["a@example.jp", "&lol2;"]])
+    data = rewrite_member(data, part, lambda xml: with_doctype(xml, padding))
+    message = refusal(data, "list.xlsx")
+    assert part in message and "not opened" in message
+
+
+def test_xlsx_shared_strings_with_a_doctype_are_refused():
+    shared = with_doctype(b'<?xml version="1.0"?><sst><si><t>&lol2;</t></si></sst>', b"")
+    out = io.BytesIO(xlsx([["email"], ["a@example.jp"]]))
+    with zipfile.ZipFile(out, "a") as archive:
+        archive.writestr("xl/sharedStrings.xml", shared)
+    assert "xl/sharedStrings.xml" in refusal(out.getvalue(), "list.xlsx")
+
+
+def test_xlsx_part_in_utf16_is_refused():
+    data = xlsx([["email"], ["a@example.jp"]])
+    data = rewrite_member(data, "xl/workbook.xml", lambda xml: xml.decode().encode("utf-16"))
+    assert "xl/workbook.xml" in refusal(data, "list.xlsx")
+
+
+# --- Guessing the columns ---------------------------------------------------------
+
+
+def test_address_column_is_guessed_by_name():
+    table = RecipientTable(["氏名", "メールアドレス"], [], "utf-8", "")
+    assert table.guess_address_column() == "メールアドレス"
+    assert RecipientTable(["name", "E-Mail"], [], "utf-8", "").guess_address_column() == "E-Mail"
+
+
+def test_address_column_is_guessed_by_content_when_no_name_says_so():
+    rows = [{"宛先": "a@example.jp", "名": "A"}, {"宛先": "b@example.jp", "名": "B"},
+            {"宛先": "", "名": "C"}]
+    assert RecipientTable(["名", "宛先"], rows, "utf-8", "").guess_address_column() == "宛先"
+
+
+def test_no_address_column_is_guessed_when_nothing_looks_like_one():
+    rows = [{"code": "1", "city": "Tokyo"}]
+    assert RecipientTable(["code", "city"], rows, "utf-8", "").guess_address_column() is None
+
+
+@pytest.mark.parametrize(
+    ("columns", "expected"),
+    [
+        (["メール", "氏名"], "氏名"),
+        (["email", "Name"], "Name"),
+        (["会社名", "お名前", "メール"], "お名前"),
+        (["氏名（カナ）", "氏名（漢字）", "email"], "氏名(漢字)"),
+        (["宛名", "email"], "宛名"),
+        (["email", "city"], None),
+    ],
+)
+def test_name_column_is_guessed(columns, expected):
+    table = read((",".join(columns) + "\n").encode())
+    assert table.guess_name_column() == expected
+
+
+def test_guesses_work_on_a_read_table():
+    table = read("会員番号,お名前,メールアドレス\n1,山田太郎,taro@example.jp\n".encode("cp932"))
+    assert (table.guess_address_column(), table.guess_name_column()) == ("メールアドレス", "お名前")
