@@ -194,7 +194,7 @@ def replace_recipient_list(
             (
                 Recipient(
                     campaign=campaign,
-                    row_number=index + 2,  # as Excel numbers it: the header is row 1
+                    row_number=table.row_numbers[index],  # as Excel numbers it (header = row 1)
                     email=row.get(address_column, ""),
                     display_name=row.get(name_column, "") if name_column else "",
                     data=row,

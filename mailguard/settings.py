@@ -44,6 +44,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves the collected static files in production without a separate web server.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -195,6 +197,8 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = env_str("MAILGUARD_EMAIL_BACKEND", "approvals.delivery.outbox.OutboxEmailBackend")
 MAILGUARD_OUTBOX_DIR = Path(env_str("MAILGUARD_OUTBOX_DIR", str(VAR_DIR / "outbox")))
 ANYMAIL = env_prefixed("ANYMAIL_")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("MAILGUARD_DEFAULT_FROM_EMAIL", "mailguard@localhost")
 
 # --- MailGuard policy -------------------------------------------------------------

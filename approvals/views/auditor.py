@@ -22,7 +22,7 @@ def campaigns(request):
     sent = Count("deliveries", filter=Q(deliveries__status=Delivery.Status.SENT), distinct=True)
     failed = Count("deliveries", filter=Q(deliveries__status=Delivery.Status.FAILED), distinct=True)
     in_doubt = Count("deliveries", filter=Q(deliveries__status=Delivery.Status.IN_DOUBT), distinct=True)
-    rows = Campaign.objects.select_related("drafter", "approved_by").annotate(
+    rows = Campaign.objects.select_related("drafter", "approved_by").order_by("-created_at").annotate(
         recipient_total=Count("recipients", distinct=True), sent=sent, failed=failed, in_doubt=in_doubt
     )
     state = request.GET.get("state", "")
