@@ -42,6 +42,31 @@ class InternalDomain(models.Model):
         super().save(*args, **kwargs)
 
 
+class Suppression(models.Model):
+    """An address that must not be mailed: bounced, complained or unsubscribed."""
+
+    class Reason(models.TextChoices):
+        BOUNCED = "bounced", _("Hard bounce")
+        COMPLAINED = "complained", _("Spam complaint")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+        MANUAL = "manual", _("Added by an administrator")
+
+    email = models.CharField(_("address"), max_length=320, unique=True)
+    reason = models.CharField(_("reason"), max_length=20, choices=Reason.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("suppressed address")
+        verbose_name_plural = _("suppressed addresses")
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.reason})"
+
+    def save(self, *args, **kwargs):
+        self.email = self.email.strip().lower()
+        super().save(*args, **kwargs)
+
+
 class Campaign(models.Model):
     class State(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -176,6 +201,31 @@ class Attachment(models.Model):
         return self.filename
 
 
+class ReviewActivity(models.Model):
+    """What a reviewer actually opened, recorded by the server (incident 5: no click-through)."""
+
+    class Kind(models.TextChoices):
+        PREVIEW = "preview", _("Preview of a recipient's message")
+        ATTACHMENT = "attachment", _("Attachment opened")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="review_activity")
+    reviewer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    content_hash = models.CharField(max_length=64)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    object_id = models.PositiveBigIntegerField()  # Recipient or Attachment id
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "reviewer", "content_hash", "kind", "object_id"], name="unique_review_activity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.kind} {self.object_id}"
+
+
 class Review(models.Model):
     class Decision(models.TextChoices):
         APPROVED = "approved", _("Approved")
@@ -186,6 +236,8 @@ class Review(models.Model):
     decision = models.CharField(max_length=10, choices=Decision.choices)
     comment = models.TextField(blank=True)
     content_hash = models.CharField(max_length=64)
+    # The keys of the findings the reviewer acknowledged one by one.
+    acknowledged = models.JSONField(default=list, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,17 +1,20 @@
 """Preflight: every check that runs while the drafter edits and again at submission.
 
-Each family of checks lives in its own module and yields ``Finding``s. A
-``BLOCK`` finding stops submission; ``ACKNOWLEDGE`` findings must be ticked by
-the reviewer one by one; ``INFO`` is shown only.
+Each family of checks lives in its own module; a check takes the loaded
+``PreflightContext`` and yields ``Finding``s. A ``BLOCK`` finding stops
+submission; ``ACKNOWLEDGE`` findings must be ticked by the reviewer one by one;
+``INFO`` is shown only. To add a check, write a function in the right module
+and list it in ``CHECKS``.
 """
 
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
 from . import content, mode, recipients
+from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
-Check = Callable[[Campaign], Iterable[Finding]]
+Check = Callable[[PreflightContext], Iterable[Finding]]
 
 CHECKS: list[Check] = [
     mode.sender_is_approved,
@@ -24,9 +27,10 @@ CHECKS: list[Check] = [
 
 
 def run_preflight(campaign: Campaign) -> list[Finding]:
+    context = PreflightContext.load(campaign)
     findings: list[Finding] = []
     for check in CHECKS:
-        findings.extend(check(campaign))
+        findings.extend(check(context))
     return findings
 
 
@@ -34,4 +38,9 @@ def blocking(findings: Iterable[Finding]) -> list[Finding]:
     return [f for f in findings if f.severity == Severity.BLOCK]
 
 
-__all__ = ["Finding", "Severity", "run_preflight", "blocking"]
+def needing_acknowledgement(findings: Iterable[dict]) -> list[dict]:
+    """The stored findings (dicts) the reviewer must acknowledge."""
+    return [f for f in findings if f["severity"] == Severity.ACKNOWLEDGE]
+
+
+__all__ = ["Finding", "Severity", "PreflightContext", "Row", "run_preflight", "blocking", "needing_acknowledgement"]

@@ -5,22 +5,19 @@ from collections.abc import Iterator
 from django.utils.translation import gettext as _
 
 from .. import merge
-from ..models import Campaign
+from .context import PreflightContext
 from .findings import Finding, Severity
 
 
-def message_is_complete(campaign: Campaign) -> Iterator[Finding]:
-    if not campaign.subject.strip():
+def message_is_complete(ctx: PreflightContext) -> Iterator[Finding]:
+    if not ctx.campaign.subject.strip():
         yield Finding("message.no_subject", Severity.BLOCK, _("Write a subject."))
-    if not campaign.body_text.strip():
+    if not ctx.campaign.body_text.strip():
         yield Finding("message.no_body", Severity.BLOCK, _("Write the plain-text body."))
 
 
-def merge_fields_are_known(campaign: Campaign) -> Iterator[Finding]:
-    for label, text in (
-        (_("Subject"), campaign.subject),
-        (_("Plain-text body"), campaign.body_text),
-        (_("HTML body"), campaign.body_html),
-    ):
-        for problem in merge.check_template(text, campaign.columns):
+def merge_fields_are_known(ctx: PreflightContext) -> Iterator[Finding]:
+    c = ctx.campaign
+    for label, text in ((_("Subject"), c.subject), (_("Plain-text body"), c.body_text), (_("HTML body"), c.body_html)):
+        for problem in merge.check_template(text, c.columns):
             yield Finding("merge.unknown_field", Severity.BLOCK, f"{label}: {problem}")

@@ -5,12 +5,14 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from ..models import Campaign, InternalDomain
+from ..models import Campaign
+from .context import PreflightContext
 from .findings import Finding, Severity
 
 
-def sender_is_approved(campaign: Campaign) -> Iterator[Finding]:
-    if campaign.sender is None or not campaign.sender.active:
+def sender_is_approved(ctx: PreflightContext) -> Iterator[Finding]:
+    sender = ctx.campaign.sender
+    if sender is None or not sender.active:
         yield Finding(
             "sender.missing",
             Severity.BLOCK,
@@ -18,24 +20,25 @@ def sender_is_approved(campaign: Campaign) -> Iterator[Finding]:
         )
 
 
-def _all_internal(campaign: Campaign) -> bool:
-    internal = set(InternalDomain.objects.values_list("domain", flat=True))
-    domains = {email.rsplit("@", 1)[-1].lower() for email in campaign.recipients.values_list("email", flat=True)}
-    return bool(domains) and domains <= internal
+def _domain(email: str) -> str:
+    return email.rsplit("@", 1)[-1].lower()
 
 
-def recipient_mode_is_allowed(campaign: Campaign) -> Iterator[Finding]:
-    if campaign.recipient_mode != Campaign.RecipientMode.SHARED:
+def recipient_mode_is_allowed(ctx: PreflightContext) -> Iterator[Finding]:
+    if ctx.campaign.recipient_mode != Campaign.RecipientMode.SHARED:
         return
     limit = settings.MAILGUARD["SHARED_MODE_MAX_RECIPIENTS"]
-    count = campaign.recipients.count()
-    if count > limit or not _all_internal(campaign):
+    count = len(ctx.rows)
+    external = [r.row_number for r in ctx.rows if _domain(r.email) not in ctx.internal_domains]
+    if count > limit or external or not ctx.rows:
         yield Finding(
             "mode.shared_refused",
             Severity.BLOCK,
             _("Every recipient would see every other address. Shared mode is only for lists "
               "of at most %(limit)d addresses, all in your organisation's domains; this list "
-              "has %(count)d. Choose “individual”.") % {"limit": limit, "count": count},
+              "has %(count)d addresses, %(external)d of them outside. Choose “individual”.")
+            % {"limit": limit, "count": count, "external": len(external)},
+            rows=tuple(external[:1000]),
         )
     else:
         yield Finding(
