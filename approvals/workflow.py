@@ -21,7 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, guards
+from . import audit, guards, review_evidence
 from .content_hash import compute_content_hash
 from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
 from .recipients import RecipientTable
@@ -313,9 +313,21 @@ def _check_seen_version(campaign: Campaign, seen_hash: str) -> str:
     return current
 
 
-def approve(campaign: Campaign, user, seen_hash: str, comment: str = "") -> None:
-    """Approve exactly the version the reviewer saw, and create the delivery ledger."""
+def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowledged: Iterable[str] = ()) -> None:
+    """Approve exactly the version the reviewer saw, and create the delivery ledger.
+
+    Refused unless the reviewer opened what they must (review_evidence) and ticked
+    every finding that needs acknowledgement, one by one.
+    """
     _require("approve", campaign, user)
+    acknowledged = sorted(set(acknowledged))
+    _check_acknowledged(campaign, acknowledged)
+    missing = review_evidence.missing_evidence(campaign, user)
+    if missing:
+        raise WorkflowError(
+            _("Before approving, open %(previews)d more recipient previews and %(files)d more attachments.")
+            % {"previews": len(missing.recipients), "files": len(missing.attachments)}
+        )
     hold = timedelta(seconds=settings.MAILGUARD["HOLD_SECONDS"])
     with transaction.atomic():
         content_hash = _check_seen_version(campaign, seen_hash)
@@ -326,14 +338,25 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "") -> None
         )
         Review.objects.create(
             campaign=campaign, reviewer=user, decision=Review.Decision.APPROVED,
-            comment=comment, content_hash=content_hash,
+            comment=comment, content_hash=content_hash, acknowledged=acknowledged,
         )
         count = _create_ledger(campaign)
         audit.record(
             "approved", actor=user, campaign=campaign, content_hash=content_hash,
             comment=comment, recipients=count, send_after=campaign.send_after.isoformat(),
+            acknowledged=acknowledged, **review_evidence.evidence_summary(campaign, user),
         )
         transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, campaign.send_after))
+
+
+def _check_acknowledged(campaign: Campaign, acknowledged: list[str]) -> None:
+    required = {f["key"] for f in guards.needing_acknowledgement(campaign.findings)}
+    unticked = required - set(acknowledged)
+    if unticked:
+        raise WorkflowError(
+            _("Acknowledge each finding before approving: %(count)d not yet acknowledged.")
+            % {"count": len(unticked)}
+        )
 
 
 def reject(campaign: Campaign, user, comment: str) -> None:

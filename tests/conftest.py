@@ -52,6 +52,15 @@ def esp(fake_esp_server, settings):
 
 
 @pytest.fixture(autouse=True)
+def _english_messages():
+    """Direct calls in tests read English messages; pages follow the browser's language."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def _no_hold_window(settings):
     """Tests send at once unless they set a hold window themselves."""
     settings.MAILGUARD = {**settings.MAILGUARD, "HOLD_SECONDS": 0, "SEND_RETRY_BASE_SECONDS": 0}

@@ -5,7 +5,8 @@ import io
 
 from django.conf import settings
 
-from approvals import workflow
+from approvals import guards, review_evidence, workflow
+from approvals.models import ReviewActivity
 from approvals.recipients import read_recipient_list
 
 
@@ -56,8 +57,22 @@ def submitted_campaign(drafter, sender, rows, **kwargs):
     return campaign
 
 
-def approved_campaign(drafter, reviewer, sender, rows, **kwargs):
-    campaign = submitted_campaign(drafter, sender, rows, **kwargs)
-    workflow.approve(campaign, reviewer, campaign.submitted_hash)
+def review_everything(campaign, reviewer) -> list[str]:
+    """Record what the review views record when a reviewer opens every required preview and
+    attachment; returns the keys of every finding to acknowledge."""
+    for recipient_id in review_evidence.required_recipient_ids(campaign):
+        review_evidence.record_opened(campaign, reviewer, ReviewActivity.Kind.PREVIEW, recipient_id)
+    for attachment in campaign.attachments.all():
+        review_evidence.record_opened(campaign, reviewer, ReviewActivity.Kind.ATTACHMENT, attachment.pk)
+    return [f["key"] for f in guards.needing_acknowledgement(campaign.findings)]
+
+
+def approve_after_review(campaign, reviewer):
+    acknowledged = review_everything(campaign, reviewer)
+    workflow.approve(campaign, reviewer, campaign.submitted_hash, acknowledged=acknowledged)
     campaign.refresh_from_db()
     return campaign
+
+
+def approved_campaign(drafter, reviewer, sender, rows, **kwargs):
+    return approve_after_review(submitted_campaign(drafter, sender, rows, **kwargs), reviewer)

@@ -64,12 +64,19 @@ def test_approve_without_csrf_token_is_refused(drafter, reviewer, sender):
     assert campaign.state == Campaign.State.IN_REVIEW
 
 
-def test_reviewer_approves_through_the_page(client_for, drafter, reviewer, sender):
-    campaign = submitted_campaign(drafter, sender, members(2))
-    page = client_for(reviewer).get(reverse("review", args=[campaign.pk]))
+def test_reviewer_approves_through_the_page_after_opening_every_preview(client_for, drafter, reviewer, sender):
+    campaign = submitted_campaign(drafter, sender, members(2),
+                                  attachments=[("guide.pdf", b"%PDF-1.4 x", "application/pdf")])
+    client = client_for(reviewer)
+    page = client.get(reverse("review", args=[campaign.pk]))
     assert page.status_code == 200 and campaign.submitted_hash in page.content.decode()
-    response = client_for(reviewer).post(reverse("approve", args=[campaign.pk]),
-                                         {"content_hash": campaign.submitted_hash})
+    approve = {"content_hash": campaign.submitted_hash}
+    client.post(reverse("approve", args=[campaign.pk]), approve)
+    campaign.refresh_from_db()
+    assert campaign.state == Campaign.State.IN_REVIEW  # second preview and the attachment not opened yet
+    client.get(reverse("review", args=[campaign.pk]) + "?page=2")
+    client.get(reverse("attachment_download", args=[campaign.pk, campaign.attachments.get().pk]))
+    response = client.post(reverse("approve", args=[campaign.pk]), approve)
     assert response.status_code == 302
     campaign.refresh_from_db()
     assert campaign.state == Campaign.State.APPROVED and campaign.approved_by == reviewer

@@ -3,10 +3,9 @@ process sends through anymail to the fake ESP, and the ledger matches what the E
 
 import pytest
 
-from approvals import workflow
 from approvals.models import Campaign, Delivery
 from tests.conftest import wait_for
-from tests.factories import members, submitted_campaign
+from tests.factories import approve_after_review, members, submitted_campaign
 
 pytestmark = pytest.mark.worker
 
@@ -19,7 +18,7 @@ def finished(campaign_id: int) -> Campaign | None:
 def test_approval_sends_one_message_per_recipient_through_the_worker(worker, esp, drafter, reviewer, sender):
     rows = members(30)
     campaign = submitted_campaign(drafter, sender, rows)
-    workflow.approve(campaign, reviewer, campaign.submitted_hash)
+    approve_after_review(campaign, reviewer)
 
     done = wait_for(lambda: finished(campaign.pk), message="the campaign to finish")
 
@@ -36,7 +35,7 @@ def test_worker_retries_esp_errors_and_still_sends_each_recipient_once(worker, e
     rows = members(12)
     esp.fail_ratio(0.3, status=500, seed=7)
     campaign = submitted_campaign(drafter, sender, rows)
-    workflow.approve(campaign, reviewer, campaign.submitted_hash)
+    approve_after_review(campaign, reviewer)
 
     done = wait_for(lambda: finished(campaign.pk), message="the campaign to finish")
 

@@ -3,12 +3,19 @@
 import pytest
 from django.db import IntegrityError, transaction
 
-from approvals import audit, workflow
+from approvals import audit, review_evidence, workflow
 from approvals.content_hash import compute_content_hash
-from approvals.models import AuditEvent, Campaign, Delivery, Review
+from approvals.models import AuditEvent, Campaign, Delivery, Review, ReviewActivity
 from approvals.roles import Role
 from tests.conftest import make_user
-from tests.factories import approved_campaign, draft_campaign, members, submitted_campaign
+from tests.factories import (
+    approve_after_review,
+    approved_campaign,
+    draft_campaign,
+    members,
+    review_everything,
+    submitted_campaign,
+)
 
 State = Campaign.State
 
@@ -66,9 +73,10 @@ def test_user_without_reviewer_role_cannot_approve(drafter, auditor, sender):
 def test_approval_of_a_changed_version_is_refused(drafter, reviewer, sender):
     campaign = submitted_campaign(drafter, sender, members(2))
     seen = campaign.submitted_hash
+    review_everything(campaign, reviewer)
     # Someone changes a recipient row behind the workflow's back after submission.
     Campaign.objects.get(pk=campaign.pk).recipients.filter(row_number=2).update(email="other@example.org")
-    with pytest.raises(workflow.WorkflowError):
+    with pytest.raises(workflow.WorkflowError, match="changed"):
         workflow.approve(campaign, reviewer, seen)
     campaign.refresh_from_db()
     assert campaign.state == State.IN_REVIEW
@@ -77,7 +85,8 @@ def test_approval_of_a_changed_version_is_refused(drafter, reviewer, sender):
 
 def test_approval_with_a_stale_hash_is_refused(drafter, reviewer, sender):
     campaign = submitted_campaign(drafter, sender, members(2))
-    with pytest.raises(workflow.WorkflowError):
+    review_everything(campaign, reviewer)
+    with pytest.raises(workflow.WorkflowError, match="changed"):
         workflow.approve(campaign, reviewer, "0" * 64)
 
 
@@ -100,8 +109,7 @@ def test_rejected_campaign_returns_to_drafter_and_needs_a_new_review(drafter, re
     assert campaign.state == State.DRAFT
     workflow.submit(campaign, drafter)
     campaign.refresh_from_db()
-    workflow.approve(campaign, reviewer, campaign.submitted_hash)
-    campaign.refresh_from_db()
+    approve_after_review(campaign, reviewer)
     assert campaign.state == State.APPROVED
 
 
@@ -167,3 +175,38 @@ def test_content_hash_covers_attachment_bytes(drafter, sender):
 def test_only_drafters_create_campaigns(reviewer):
     with pytest.raises(workflow.NotAllowed):
         workflow.create_campaign(reviewer, "x")
+
+
+def test_approval_is_refused_until_previews_and_attachments_were_opened(drafter, reviewer, sender):
+    campaign = submitted_campaign(drafter, sender, members(20),
+                                  attachments=[("guide.pdf", b"%PDF-1.4 x", "application/pdf")])
+    with pytest.raises(workflow.WorkflowError, match="open"):
+        workflow.approve(campaign, reviewer, campaign.submitted_hash)
+    review_evidence.record_opened(campaign, reviewer, ReviewActivity.Kind.ATTACHMENT, campaign.attachments.get().pk)
+    missing = review_evidence.missing_evidence(campaign, reviewer)
+    rows = [row for _, row, _ in missing.recipients]
+    assert not missing.attachments and 2 in rows and 21 in rows  # first and last list rows
+    approve_after_review(campaign, reviewer)
+    assert campaign.state == State.APPROVED
+
+
+def test_previews_opened_by_another_reviewer_do_not_count(drafter, reviewer, reviewer2, sender):
+    campaign = submitted_campaign(drafter, sender, members(5))
+    review_everything(campaign, reviewer2)
+    assert review_evidence.missing_evidence(campaign, reviewer)
+
+
+def test_every_finding_needing_acknowledgement_must_be_ticked(db, django_user_model, drafter, reviewer, sender):
+    from approvals.models import InternalDomain
+
+    InternalDomain.objects.create(domain="example.com")
+    campaign = submitted_campaign(drafter, sender, members(3), mode="shared")
+    [finding] = [f for f in campaign.findings if f["severity"] == "acknowledge" and f["code"] == "mode.shared"]
+    review_everything(campaign, reviewer)
+    with pytest.raises(workflow.WorkflowError, match="cknowledge"):
+        workflow.approve(campaign, reviewer, campaign.submitted_hash, acknowledged=[])
+    approve_after_review(campaign, reviewer)
+    review = campaign.reviews.get()
+    assert finding["key"] in review.acknowledged
+    event = campaign.events.get(action="approved")
+    assert finding["key"] in event.details["acknowledged"]

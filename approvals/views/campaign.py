@@ -3,9 +3,10 @@
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
 
-from .. import selectors, workflow
+from .. import review_evidence, selectors, workflow
 from ..forms import CancelForm
-from ..roles import Role
+from ..models import Campaign, ReviewActivity
+from ..roles import Role, has_role
 from .common import private_file_response, role_required
 
 ANY_ROLE = (Role.DRAFTER, Role.REVIEWER, Role.AUDITOR)
@@ -43,4 +44,6 @@ def campaign_progress(request, pk: int):
 def attachment_download(request, pk: int, attachment_pk: int):
     campaign = selectors.campaign_for(request.user, pk)
     attachment = get_object_or_404(campaign.attachments, pk=attachment_pk)
+    if campaign.state == Campaign.State.IN_REVIEW and has_role(request.user, Role.REVIEWER):
+        review_evidence.record_opened(campaign, request.user, ReviewActivity.Kind.ATTACHMENT, attachment.pk)
     return private_file_response(attachment.file, attachment.filename, attachment.content_type)

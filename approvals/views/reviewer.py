@@ -8,10 +8,10 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from .. import selectors, workflow
+from .. import guards, review_evidence, selectors, workflow
 from ..forms import ApproveForm, RejectForm
 from ..merge import MergeError
-from ..models import Campaign
+from ..models import Campaign, ReviewActivity
 from ..rendering import render_for
 from ..roles import Role
 from .common import back_to, perform, role_required
@@ -53,6 +53,8 @@ def review(request, pk: int):
             rendered = render_for(campaign, recipient)
         except MergeError as err:
             render_error = str(err)
+        if campaign.state == Campaign.State.IN_REVIEW:
+            review_evidence.record_opened(campaign, request.user, ReviewActivity.Kind.PREVIEW, recipient.pk)
     return render(request, "approvals/reviewer/review.html", {
         "campaign": campaign,
         "mode_explanation": MODE_EXPLANATIONS[campaign.recipient_mode],
@@ -66,6 +68,8 @@ def review(request, pk: int):
         "approve_form": ApproveForm(initial={"content_hash": campaign.submitted_hash}),
         "reject_form": RejectForm(),
         "can_decide": workflow.can("approve", campaign, request.user),
+        "missing": review_evidence.missing_evidence(campaign, request.user),
+        "to_acknowledge": guards.needing_acknowledgement(campaign.findings),
         "reviews": campaign.reviews.select_related("reviewer"),
     })
 
@@ -96,7 +100,7 @@ def approve(request, pk: int):
         messages.error(request, _("The approval form was incomplete; open the review again."))
         return redirect("review", pk=pk)
     if perform(request, workflow.approve, campaign, request.user, form.cleaned_data["content_hash"],
-               form.cleaned_data["comment"], success=_("Approved.")):
+               form.cleaned_data["comment"], request.POST.getlist("acknowledge"), success=_("Approved.")):
         return back_to(campaign)
     return redirect("review", pk=pk)
 
