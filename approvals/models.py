@@ -3,9 +3,12 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
+
+from .domains import is_free_mail
 
 
 class SenderIdentity(models.Model):
@@ -22,6 +25,10 @@ class SenderIdentity(models.Model):
 
     def __str__(self) -> str:
         return f"{self.display_name} <{self.email}>"
+
+    def clean(self):
+        if is_free_mail(self.email):
+            raise ValidationError({"email": _("A personal free-mail address cannot be an approved sender.")})
 
 
 class InternalDomain(models.Model):
@@ -74,6 +81,7 @@ class Campaign(models.Model):
         REJECTED = "rejected", _("Rejected")
         APPROVED = "approved", _("Approved")
         SENDING = "sending", _("Sending")
+        PAUSED = "paused", _("Paused")
         SENT = "sent", _("Sent")
         PARTLY_FAILED = "partly_failed", _("Partly failed")
         CANCELLED = "cancelled", _("Cancelled")
@@ -123,6 +131,10 @@ class Campaign(models.Model):
     # End of the hold window: nothing leaves before this, and it can still be cancelled.
     send_after = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
+    # Why sending paused itself (or who paused it), shown on the campaign page.
+    pause_reason = models.TextField(blank=True)
+    # A resend or an apology is a new campaign; this points at the one it follows.
+    copied_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="copies")
     finished_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

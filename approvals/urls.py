@@ -15,6 +15,11 @@ urlpatterns = [
          name="attachment_remove"),
     path("campaigns/<int:pk>/submit/", drafter.campaign_submit, name="campaign_submit"),
     path("campaigns/<int:pk>/cancel/", drafter.campaign_cancel, name="campaign_cancel"),
+    path("campaigns/<int:pk>/columns/drop/", drafter.columns_drop, name="columns_drop"),
+    path("campaigns/<int:pk>/proof/", drafter.proof_send, name="proof_send"),
+    path("campaigns/<int:pk>/copy/", drafter.campaign_copy, name="campaign_copy"),
+    path("campaigns/<int:pk>/pause/", campaign.campaign_pause, name="campaign_pause"),
+    path("campaigns/<int:pk>/resume/", campaign.campaign_resume, name="campaign_resume"),
     # Everyone with access
     path("campaigns/<int:pk>/", campaign.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/progress/", campaign.campaign_progress, name="campaign_progress"),

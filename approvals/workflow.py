@@ -7,7 +7,8 @@ changes ``Campaign.state``.
 
     draft ──submit──▶ in_review ──approve──▶ approved ──start──▶ sending ──finish──▶ sent
       ▲                   │                                                     └──▶ partly_failed
-      └──edit── rejected ◀┘reject          (cancel: from draft, in_review, rejected, approved, sending)
+      └──edit── rejected ◀┘reject             sending ◀──resume── paused ◀──pause── sending
+    cancel: from draft, in_review, rejected, approved, sending, paused
 """
 
 import hashlib
@@ -17,12 +18,15 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, guards, review_evidence
+from . import audit, guards, inspection, review_evidence
 from .content_hash import compute_content_hash
+from .delivery import ledger
+from .guards.context import unused_columns_of
 from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
 from .recipients import RecipientTable
 from .rendering import message_id_for
@@ -37,9 +41,11 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "approve": (frozenset({State.IN_REVIEW}), State.APPROVED),
     "reject": (frozenset({State.IN_REVIEW}), State.REJECTED),
     "cancel": (
-        frozenset({State.DRAFT, State.IN_REVIEW, State.REJECTED, State.APPROVED, State.SENDING}),
+        frozenset({State.DRAFT, State.IN_REVIEW, State.REJECTED, State.APPROVED, State.SENDING, State.PAUSED}),
         State.CANCELLED,
     ),
+    "pause": (frozenset({State.SENDING}), State.PAUSED),
+    "resume": (frozenset({State.PAUSED}), State.SENDING),
     "start_sending": (frozenset({State.APPROVED}), State.SENDING),
     # The end state of "finish" depends on the ledger: sent or partly_failed.
     "finish": (frozenset({State.SENDING}), None),
@@ -82,9 +88,9 @@ def _person_refusal(action: str, campaign: Campaign, user) -> str | None:
         if is_contributor(campaign, user):
             # Separation of duties holds for everyone, superusers included.
             return _("You drafted or edited this campaign, so someone else must review it.")
-    elif action == "cancel":
+    elif action in ("cancel", "pause", "resume"):
         if not (is_contributor(campaign, user) or has_role(user, Role.REVIEWER) or user.is_superuser):
-            return _("Only the campaign's drafters, reviewers and administrators can cancel it.")
+            return _("Only the campaign's drafters, reviewers and administrators can stop or resume it.")
     return None
 
 
@@ -102,6 +108,8 @@ def can(action: str, campaign: Campaign, user) -> bool:
 
 
 def _require(action: str, campaign: Campaign, user) -> None:
+    # Decide on the state in the database, not on a copy a page loaded a while ago.
+    campaign.refresh_from_db(fields=["state"])
     reason = _person_refusal(action, campaign, user)
     if reason:
         raise NotAllowed(reason)
@@ -240,35 +248,43 @@ def choose_columns(campaign: Campaign, user, address_column: str, name_column: s
 
 
 def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content_type: str) -> Attachment:
+    """Store an attachment after the upload checks: size caps and a type that matches its name.
+
+    What the file contains (addresses, list rows) is judged by the preflight.
+    """
     limits = settings.MAILGUARD
-    if len(data) > limits["MAX_ATTACHMENT_BYTES"]:
-        raise WorkflowError(
-            _("“%(name)s” is larger than the limit of %(mb)d MB per file.")
-            % {"name": filename, "mb": limits["MAX_ATTACHMENT_BYTES"] // (1024 * 1024)}
-        )
+    try:
+        inspected = inspection.inspect_attachment(filename, data, max_bytes=limits["MAX_ATTACHMENT_BYTES"])
+    except inspection.AttachmentRefused as err:
+        raise WorkflowError(str(err)) from err
+    if not inspected.allowed:
+        raise WorkflowError(f"{filename}: {inspected.reason}")
     existing = sum(campaign.attachments.values_list("size", flat=True))
     if existing + len(data) > limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"]:
         raise WorkflowError(
             _("The attachments together would exceed the limit of %(mb)d MB per campaign.")
             % {"mb": limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"] // (1024 * 1024)}
         )
-    from django.core.files.base import ContentFile
-
     with transaction.atomic():
         _begin_edit(campaign, user)
-        attachment = Attachment(
-            campaign=campaign,
-            filename=filename,
-            content_type=content_type or "application/octet-stream",
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
-        )
-        attachment.file.save(filename, ContentFile(data), save=False)
-        attachment.save()
+        attachment = _store_attachment(campaign, filename, data, content_type)
         audit.record(
             "attachment_added", actor=user, campaign=campaign,
-            filename=filename, size=len(data), sha256=attachment.sha256,
+            filename=filename, size=len(data), sha256=attachment.sha256, kind=inspected.kind,
         )
+    return attachment
+
+
+def _store_attachment(campaign: Campaign, filename: str, data: bytes, content_type: str) -> Attachment:
+    attachment = Attachment(
+        campaign=campaign,
+        filename=filename,
+        content_type=content_type or "application/octet-stream",
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+    attachment.file.save(filename, ContentFile(data), save=False)
+    attachment.save()
     return attachment
 
 
@@ -379,10 +395,102 @@ def cancel(campaign: Campaign, user, reason: str = "") -> None:
     _require("cancel", campaign, user)
     with transaction.atomic():
         _move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
-        stopped = campaign.deliveries.filter(status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.CANCELLED
-        )
+        stopped = ledger.cancel_pending(campaign.pk)
         audit.record("cancelled", actor=user, campaign=campaign, reason=reason, stopped=stopped)
+
+
+def pause(campaign: Campaign, user, reason: str = "") -> None:
+    """No further batch starts; the one in flight finishes (its messages are already handed over)."""
+    _require("pause", campaign, user)
+    with transaction.atomic():
+        _move(campaign, "pause", State.PAUSED, pause_reason=reason or _("Paused by %(user)s.") % {
+            "user": user.get_username()})
+        audit.record("paused", actor=user, campaign=campaign, reason=reason)
+
+
+def pause_automatically(campaign: Campaign, reason: str) -> None:
+    """The engine stops itself (e.g. after consecutive failures) and says why."""
+    try:
+        _move(campaign, "pause", State.PAUSED, pause_reason=reason)
+    except WorkflowError:
+        return
+    audit.record("paused", campaign=campaign, reason=reason, automatic=True)
+
+
+def resume(campaign: Campaign, user) -> None:
+    """Continue exactly where sending stopped: only deliveries still pending are sent."""
+    _require("resume", campaign, user)
+    with transaction.atomic():
+        _move(campaign, "resume", State.SENDING, pause_reason="")
+        audit.record("resumed", actor=user, campaign=campaign)
+        transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, None))
+
+
+def copy_campaign(campaign: Campaign, user, name: str = "") -> Campaign:
+    """A resend or an apology starts as a new draft that needs its own review (incidents 6, 12)."""
+    if not has_role(user, Role.DRAFTER):
+        raise NotAllowed(_("Only drafters can create campaigns."))
+    with transaction.atomic():
+        copy = Campaign.objects.create(
+            name=name or _("Copy of %(name)s") % {"name": campaign.name}, drafter=user, copied_from=campaign,
+            sender=campaign.sender, recipient_mode=campaign.recipient_mode, subject=campaign.subject,
+            body_text=campaign.body_text, body_html=campaign.body_html, list_filename=campaign.list_filename,
+            list_sha256=campaign.list_sha256, columns=campaign.columns, address_column=campaign.address_column,
+            name_column=campaign.name_column,
+        )
+        _note_contributor(copy, user)
+        Recipient.objects.bulk_create(
+            (Recipient(campaign=copy, row_number=r.row_number, email=r.email, display_name=r.display_name,
+                       data=r.data) for r in campaign.recipients.iterator(chunk_size=2000)),
+            batch_size=2000,
+        )
+        for attachment in campaign.attachments.all():
+            with attachment.file.open("rb") as handle:
+                data = handle.read()
+            _store_attachment(copy, attachment.filename, data, attachment.content_type)
+        audit.record("created", actor=user, campaign=copy, name=copy.name, copied_from=campaign.pk)
+    return copy
+
+
+def drop_columns(campaign: Campaign, user, columns: Iterable[str]) -> list[str]:
+    """Data minimisation: remove columns the message does not use from every stored row."""
+    unused = set(unused_columns_of(campaign))
+    dropping = [c for c in columns if c in unused]
+    if not dropping:
+        return []
+    with transaction.atomic():
+        _begin_edit(campaign, user)
+        batch: list[Recipient] = []
+        for recipient in campaign.recipients.iterator(chunk_size=2000):
+            recipient.data = {k: v for k, v in recipient.data.items() if k not in dropping}
+            batch.append(recipient)
+            if len(batch) >= 2000:
+                Recipient.objects.bulk_update(batch, ["data"])
+                batch.clear()
+        Recipient.objects.bulk_update(batch, ["data"])
+        campaign.columns = [c for c in campaign.columns if c not in dropping]
+        campaign.save(update_fields=["columns", "updated_at"])
+        audit.record("columns_dropped", actor=user, campaign=campaign, columns=dropping)
+    return dropping
+
+
+def send_proof(campaign: Campaign, user, recipient: Recipient) -> None:
+    """A drafter checks one rendering in their own mailbox; only their account address receives it."""
+    from .delivery.proof import send_proof as deliver_proof
+
+    _require_contributing_drafter(campaign, user)
+    if not user.email:
+        raise WorkflowError(_("Your account has no email address; ask an administrator to add one."))
+    accepted, detail = deliver_proof(campaign, recipient, user.email)
+    audit.record("proof_sent", actor=user, campaign=campaign, row=recipient.row_number,
+                 to=user.email, accepted=accepted, detail=detail)
+    if not accepted:
+        raise WorkflowError(_("The proof could not be sent: %(detail)s") % {"detail": detail})
+
+
+def _require_contributing_drafter(campaign: Campaign, user) -> None:
+    if not has_role(user, Role.DRAFTER) or not is_contributor(campaign, user):
+        raise NotAllowed(_("Only the campaign's drafters can send proofs."))
 
 
 def _create_ledger(campaign: Campaign) -> int:
@@ -429,9 +537,7 @@ def refuse_changed_content(campaign: Campaign, found_hash: str) -> None:
     """The content no longer matches the approval: stop everything, loudly."""
     with transaction.atomic():
         _move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
-        campaign.deliveries.filter(status=Delivery.Status.PENDING).update(
-            status=Delivery.Status.CANCELLED, error=_("Content changed after approval.")
-        )
+        ledger.cancel_pending(campaign.pk, _("Content changed after approval."))
         audit.record(
             "send_refused_content_changed", campaign=campaign,
             content_hash=found_hash, approved_hash=campaign.approved_hash,

@@ -215,6 +215,10 @@ MAILGUARD = {
     "SEND_PARALLELISM": env_int("MAILGUARD_SEND_PARALLELISM", 2),
     "SEND_MAX_ATTEMPTS": env_int("MAILGUARD_SEND_MAX_ATTEMPTS", 5),
     "SEND_RETRY_BASE_SECONDS": env_int("MAILGUARD_SEND_RETRY_BASE_SECONDS", 5),
+    # The campaign's state is re-read every N messages, so pause and cancel act within a batch.
+    "STATE_CHECK_EVERY": env_int("MAILGUARD_STATE_CHECK_EVERY", 10),
+    # listmonk's idea: after this many failures in a row the campaign pauses itself and says why.
+    "AUTO_PAUSE_AFTER_FAILURES": env_int("MAILGUARD_AUTO_PAUSE_AFTER_FAILURES", 20),
     # A delivery claimed by a worker that never reported back is "in doubt" after this.
     "IN_DOUBT_AFTER_SECONDS": env_int("MAILGUARD_IN_DOUBT_AFTER_SECONDS", 600),
     "MESSAGE_ID_DOMAIN": env_str("MAILGUARD_MESSAGE_ID_DOMAIN", "mailguard.invalid"),

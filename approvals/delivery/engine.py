@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.mail import get_connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .. import workflow
 from ..content_hash import compute_content_hash
@@ -78,17 +79,56 @@ def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
     connection.open()
     try:
         if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
-            # One message with everyone in To; each outcome is read from its one answer.
-            email = build_email(campaign, deliveries[0], attachments, connection)
-            results = send_message(connection, email, [d.email for d in deliveries])
-            for delivery in deliveries:
-                _record(delivery, results[delivery.email])
-            return
-        for delivery in deliveries:
-            email = build_email(campaign, delivery, attachments, connection)
-            _record(delivery, send_message(connection, email, [delivery.email])[delivery.email])
+            _send_shared(campaign, deliveries, attachments, connection)
+        else:
+            _send_individually(campaign, deliveries, attachments, connection)
     finally:
         connection.close()
+
+
+def _send_shared(campaign, deliveries, attachments, connection) -> None:
+    """One message with everyone in To; each outcome is read from its one answer."""
+    email = build_email(campaign, deliveries[0], attachments, connection)
+    results = send_message(connection, email, [d.email for d in deliveries])
+    for delivery in deliveries:
+        _record(delivery, results[delivery.email])
+
+
+def _send_individually(campaign, deliveries, attachments, connection) -> None:
+    limits = settings.MAILGUARD
+    consecutive_failures = 0
+    for index, delivery in enumerate(deliveries):
+        if index and index % limits["STATE_CHECK_EVERY"] == 0 and not _still_sending(campaign):
+            _stop_here(campaign, deliveries[index:])
+            return
+        email = build_email(campaign, delivery, attachments, connection)
+        result = send_message(connection, email, [delivery.email])[delivery.email]
+        _record(delivery, result)
+        consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0
+        if consecutive_failures >= limits["AUTO_PAUSE_AFTER_FAILURES"]:
+            workflow.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
+            ledger.release(deliveries[index + 1:])
+            return
+
+
+FAILING = {Outcome.FAILED, Outcome.RETRY, Outcome.IN_DOUBT}
+
+
+def _auto_pause_reason(count: int, last_error: str) -> str:
+    return _("Paused automatically after %(count)d failed messages in a row. Last error: %(error)s") % {
+        "count": count, "error": last_error}
+
+
+def _stop_here(campaign: Campaign, unsent: list[Delivery]) -> None:
+    """Paused: the rest wait for resume. Cancelled: the rest are cancelled too."""
+    ledger.release(unsent)
+    campaign.refresh_from_db(fields=["state"])
+    if campaign.state == State.CANCELLED:
+        ledger.cancel_pending(campaign.pk)
+
+
+def _still_sending(campaign: Campaign) -> bool:
+    return Campaign.objects.filter(pk=campaign.pk, state=State.SENDING).exists()
 
 
 def _payload(attachment: Attachment) -> tuple[str, bytes, str]:

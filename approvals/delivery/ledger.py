@@ -79,6 +79,21 @@ def retry_later(delivery: Delivery, reason: str, delay_seconds: float) -> None:
     )
 
 
+def release(deliveries: list[Delivery]) -> int:
+    """Give back claimed deliveries that were never handed to the ESP (pause, cancel, auto-pause)."""
+    released = 0
+    for delivery in deliveries:
+        released += Delivery.objects.filter(
+            pk=delivery.pk, claim_token=delivery.claim_token, status=Status.SENDING
+        ).update(status=Status.PENDING, claim_token="", attempts=F("attempts") - 1)
+    return released
+
+
+def cancel_pending(campaign_id: int, reason: str = "") -> int:
+    return Delivery.objects.filter(campaign_id=campaign_id, status=Status.PENDING).update(
+        status=Status.CANCELLED, error=reason)
+
+
 def mark_stale_in_doubt(older_than_seconds: int) -> int:
     """Deliveries claimed by a worker that never reported back: the ESP may or may not have them."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)

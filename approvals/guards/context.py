@@ -41,12 +41,19 @@ class PreflightContext:
 
     @cached_property
     def used_fields(self) -> set[str]:
-        """The columns the message refers to (subject, text and HTML)."""
-        c = self.campaign
-        return merge.used_fields(c.subject, c.body_text, c.body_html) & set(c.columns)
+        return used_fields_of(self.campaign)
 
     @cached_property
     def unused_columns(self) -> list[str]:
-        c = self.campaign
-        keep = self.used_fields | {c.address_column, c.name_column}
-        return [column for column in c.columns if column not in keep]
+        return unused_columns_of(self.campaign)
+
+
+def used_fields_of(campaign: Campaign) -> set[str]:
+    """The columns the message refers to (subject, text and HTML)."""
+    return merge.used_fields(campaign.subject, campaign.body_text, campaign.body_html) & set(campaign.columns)
+
+
+def unused_columns_of(campaign: Campaign) -> list[str]:
+    """Uploaded columns that no merge field uses: personal data the message does not need."""
+    keep = used_fields_of(campaign) | {campaign.address_column, campaign.name_column}
+    return [column for column in campaign.columns if column not in keep]

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from ..domains import domain_of, is_free_mail
 from ..models import Campaign
 from .context import PreflightContext
 from .findings import Finding, Severity
@@ -18,10 +19,13 @@ def sender_is_approved(ctx: PreflightContext) -> Iterator[Finding]:
             Severity.BLOCK,
             _("Choose a sender from the identities your administrator approved."),
         )
-
-
-def _domain(email: str) -> str:
-    return email.rsplit("@", 1)[-1].lower()
+    elif is_free_mail(sender.email):
+        yield Finding(
+            "sender.free_mail",
+            Severity.BLOCK,
+            _("%(address)s is a personal free-mail address; send from your organisation's address.")
+            % {"address": sender.email},
+        )
 
 
 def recipient_mode_is_allowed(ctx: PreflightContext) -> Iterator[Finding]:
@@ -29,7 +33,7 @@ def recipient_mode_is_allowed(ctx: PreflightContext) -> Iterator[Finding]:
         return
     limit = settings.MAILGUARD["SHARED_MODE_MAX_RECIPIENTS"]
     count = len(ctx.rows)
-    external = [r.row_number for r in ctx.rows if _domain(r.email) not in ctx.internal_domains]
+    external = [r.row_number for r in ctx.rows if domain_of(r.email) not in ctx.internal_domains]
     if count > limit or external or not ctx.rows:
         yield Finding(
             "mode.shared_refused",

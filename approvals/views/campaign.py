@@ -2,12 +2,14 @@
 
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from .. import review_evidence, selectors, workflow
 from ..forms import CancelForm
 from ..models import Campaign, ReviewActivity
 from ..roles import Role, has_role
-from .common import private_file_response, role_required
+from .common import back_to, perform, private_file_response, role_required
 
 ANY_ROLE = (Role.DRAFTER, Role.REVIEWER, Role.AUDITOR)
 
@@ -27,6 +29,9 @@ def campaign_detail(request, pk: int):
         "can_submit": workflow.can("submit", campaign, user),
         "can_review": workflow.can("approve", campaign, user),
         "can_cancel": workflow.can("cancel", campaign, user),
+        "can_pause": workflow.can("pause", campaign, user),
+        "can_resume": workflow.can("resume", campaign, user),
+        "can_copy": has_role(user, Role.DRAFTER),
         "cancel_form": CancelForm(),
     })
 
@@ -37,7 +42,9 @@ def campaign_progress(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
     counts = selectors.delivery_counts(campaign)
     return JsonResponse({"state": campaign.state, "state_label": str(campaign.get_state_display()),
-                         "counts": counts, "total": sum(counts.values())})
+                         "counts": counts, "total": sum(counts.values()),
+                         "send_after": campaign.send_after.isoformat() if campaign.send_after else None,
+                         "pause_reason": campaign.pause_reason})
 
 
 @role_required(*ANY_ROLE)
@@ -47,3 +54,20 @@ def attachment_download(request, pk: int, attachment_pk: int):
     if campaign.state == Campaign.State.IN_REVIEW and has_role(request.user, Role.REVIEWER):
         review_evidence.record_opened(campaign, request.user, ReviewActivity.Kind.ATTACHMENT, attachment.pk)
     return private_file_response(attachment.file, attachment.filename, attachment.content_type)
+
+
+@require_POST
+@role_required(Role.DRAFTER, Role.REVIEWER)
+def campaign_pause(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    perform(request, workflow.pause, campaign, request.user, request.POST.get("reason", "")[:500],
+            success=_("Paused: no further message leaves after the current batch."))
+    return back_to(campaign)
+
+
+@require_POST
+@role_required(Role.DRAFTER, Role.REVIEWER)
+def campaign_resume(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    perform(request, workflow.resume, campaign, request.user, success=_("Resumed."))
+    return back_to(campaign)

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_POST
 
 from .. import guards, selectors, workflow
 from ..forms import AttachmentForm, CampaignCreateForm, CancelForm, ColumnsForm, ListUploadForm, MessageForm
+from ..guards.context import unused_columns_of
 from ..recipients import ListError, read_recipient_list
 from ..roles import Role
 from .common import back_to, perform, role_required
@@ -49,6 +50,7 @@ def campaign_edit(request, pk: int):
             "address_column": campaign.address_column, "name_column": campaign.name_column}),
         "attachment_form": AttachmentForm(),
         "findings": guards.run_preflight(campaign),
+        "unused_columns": unused_columns_of(campaign),
         "recipient_count": campaign.recipients.count(),
         "sample_recipients": campaign.recipients.all()[:5],
     })
@@ -133,3 +135,31 @@ def campaign_cancel(request, pk: int):
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     perform(request, workflow.cancel, campaign, request.user, reason, success=_("Cancelled."))
     return back_to(campaign)
+
+
+@require_POST
+@role_required(Role.DRAFTER)
+def columns_drop(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    perform(request, workflow.drop_columns, campaign, request.user, request.POST.getlist("column"),
+            success=_("The columns were removed from every stored row."))
+    return redirect("campaign_edit", pk=pk)
+
+
+@require_POST
+@role_required(Role.DRAFTER)
+def proof_send(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    recipient = get_object_or_404(campaign.recipients, row_number=request.POST.get("row") or 0)
+    perform(request, workflow.send_proof, campaign, request.user, recipient,
+            success=_("A proof was sent to %(address)s.") % {"address": request.user.email})
+    return redirect("campaign_edit", pk=pk) if campaign.is_editable else back_to(campaign)
+
+
+@require_POST
+@role_required(Role.DRAFTER)
+def campaign_copy(request, pk: int):
+    campaign = selectors.campaign_for(request.user, pk)
+    copy = workflow.copy_campaign(campaign, request.user)
+    messages.success(request, _("A new draft was created; it needs its own review."))
+    return redirect("campaign_edit", pk=copy.pk)

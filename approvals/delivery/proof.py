@@ -1,0 +1,29 @@
+"""Proofs: one recipient's rendering sent to the drafter's own address, marked as a proof."""
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.utils.translation import gettext as _
+
+from ..models import Campaign, Recipient
+from ..rendering import render_for
+from .sender import Outcome, send_message
+
+
+def send_proof(campaign: Campaign, recipient: Recipient, to_address: str) -> tuple[bool, str]:
+    """Send the proof; (accepted, detail). Never goes to the recipient, only to ``to_address``."""
+    rendered = render_for(campaign, recipient)
+    marker = _("[PROOF for row %(row)d]") % {"row": recipient.row_number}
+    email = EmailMultiAlternatives(
+        subject=f"{marker} {rendered.subject}",
+        body=rendered.text,
+        from_email=rendered.from_header,
+        to=[to_address],
+        headers={"X-MailGuard-Proof": str(campaign.pk)},
+    )
+    if rendered.html:
+        email.attach_alternative(rendered.html, "text/html")
+    for attachment in campaign.attachments.all():
+        with attachment.file.open("rb") as handle:
+            email.attach(attachment.filename, handle.read(), attachment.content_type)
+    connection = get_connection()
+    result = send_message(connection, email, [to_address])[to_address]
+    return result.outcome == Outcome.SENT, result.reason or result.esp_message_id
