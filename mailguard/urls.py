@@ -10,4 +10,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
+    # ESP tracking webhooks (delivered, bounced, complained…), authenticated by anymail.
+    path("anymail/", include("anymail.urls")),
 ]
