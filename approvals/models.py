@@ -133,6 +133,8 @@ class Campaign(models.Model):
     sending_started_at = models.DateTimeField(null=True, blank=True)
     # Why sending paused itself (or who paused it), shown on the campaign page.
     pause_reason = models.TextField(blank=True)
+    # Staged send: how many recipients the canary stage still sends before pausing (None: no canary).
+    canary_size = models.PositiveIntegerField(null=True, blank=True)
     # A resend or an apology is a new campaign; this points at the one it follows.
     copied_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="copies")
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -282,11 +284,15 @@ class Delivery(models.Model):
     claimed_at = models.DateTimeField(null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # What the ESP reported later through its tracking webhook (delivered, bounced, complained…).
+    tracking_status = models.CharField(max_length=20, blank=True)
+    tracking_detail = models.TextField(blank=True)
+    tracking_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["campaign", "status"])]
+        indexes = [models.Index(fields=["campaign", "status"]), models.Index(fields=["esp_message_id"])]
         verbose_name_plural = _("deliveries")
 
     def __str__(self) -> str:
@@ -315,3 +321,28 @@ class AuditEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action}"
+
+
+class WebhookEvent(models.Model):
+    """Each ESP tracking event once: a repeated delivery of the same event changes nothing."""
+
+    dedup_key = models.CharField(max_length=64, unique=True)
+    esp_name = models.CharField(max_length=50)
+    event_type = models.CharField(max_length=30)
+    esp_message_id = models.CharField(max_length=255, blank=True)
+    recipient = models.CharField(max_length=320, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.esp_name} {self.event_type} {self.recipient}"
+
+
+class RateBucket(models.Model):
+    """Token bucket in the database, shared by all workers when no Redis is configured."""
+
+    name = models.CharField(max_length=50, primary_key=True)
+    tokens = models.FloatField()
+    updated = models.FloatField()  # time.time() of the last refill
+
+    def __str__(self) -> str:
+        return self.name
