@@ -5,3 +5,7 @@ from django.utils.translation import gettext_lazy as _
 class ApprovalsConfig(AppConfig):
     name = "approvals"
     verbose_name = _("Approvals")
+
+    def ready(self):
+        # Connect the ESP tracking webhook receiver.
+        from .delivery import tracking  # noqa: F401

@@ -20,6 +20,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/copy/", drafter.campaign_copy, name="campaign_copy"),
     path("campaigns/<int:pk>/pause/", campaign.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/resume/", campaign.campaign_resume, name="campaign_resume"),
+    path("campaigns/<int:pk>/in-doubt/", campaign.in_doubt_resolve, name="in_doubt_resolve"),
     # Everyone with access
     path("campaigns/<int:pk>/", campaign.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/progress/", campaign.campaign_progress, name="campaign_progress"),

@@ -351,6 +351,7 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowl
         _move(
             campaign, "approve", State.APPROVED,
             approved_by=user, approved_hash=content_hash, approved_at=now, send_after=now + hold,
+            canary_size=settings.MAILGUARD["CANARY_SIZE"] or None,
         )
         Review.objects.create(
             campaign=campaign, reviewer=user, decision=Review.Decision.APPROVED,
@@ -415,6 +416,18 @@ def pause_automatically(campaign: Campaign, reason: str) -> None:
     except WorkflowError:
         return
     audit.record("paused", campaign=campaign, reason=reason, automatic=True)
+
+
+def end_canary_stage(campaign: Campaign) -> None:
+    """The first recipients are out: pause until a person has checked them and resumes."""
+    size = campaign.canary_size
+    reason = _("Staged send: the first %(count)d recipients were sent. Check them, then resume.") % {
+        "count": size}
+    try:
+        _move(campaign, "pause", State.PAUSED, pause_reason=reason, canary_size=None)
+    except WorkflowError:
+        return
+    audit.record("canary_paused", campaign=campaign, sent=size)
 
 
 def resume(campaign: Campaign, user) -> None:
@@ -554,11 +567,16 @@ def finish_sending(campaign: Campaign, counts: dict[str, int]) -> None:
     audit.record("sending_finished", campaign=campaign, content_hash=campaign.approved_hash, **counts)
 
 
+def can_resolve_in_doubt(user) -> bool:
+    return has_role(user, Role.REVIEWER) or user.is_superuser
+
+
 def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], resend: bool) -> int:
     """A person decides about deliveries whose fate is unknown (never guessed by the system)."""
-    if not (has_role(user, Role.REVIEWER) or user.is_superuser):
+    if not can_resolve_in_doubt(user):
         raise NotAllowed(_("Only reviewers and administrators can resolve deliveries in doubt."))
     ids = list(delivery_ids)
+    campaign.refresh_from_db(fields=["state"])
     with transaction.atomic():
         in_doubt = campaign.deliveries.filter(pk__in=ids, status=Delivery.Status.IN_DOUBT)
         if resend:

@@ -215,6 +215,15 @@ MAILGUARD = {
     "SEND_PARALLELISM": env_int("MAILGUARD_SEND_PARALLELISM", 2),
     "SEND_MAX_ATTEMPTS": env_int("MAILGUARD_SEND_MAX_ATTEMPTS", 5),
     "SEND_RETRY_BASE_SECONDS": env_int("MAILGUARD_SEND_RETRY_BASE_SECONDS", 5),
+    # The ESP's limit, shared by all workers (0 = none). Burst 1 spaces messages evenly.
+    "RATE_PER_SECOND": float(env_str("MAILGUARD_RATE_PER_SECOND", "50")),
+    "RATE_BURST": env_int("MAILGUARD_RATE_BURST", 1),
+    "RATE_LIMIT_REDIS_URL": env_str(
+        "MAILGUARD_RATE_LIMIT_REDIS_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else ""),
+    # Staged send: after approval, send this many recipients first, then pause for a person (0 = off).
+    "CANARY_SIZE": env_int("MAILGUARD_CANARY_SIZE", 0),
+    # Seed addresses of the organisation that get a copy of the first message before anyone else.
+    "SEED_ADDRESSES": env_list("MAILGUARD_SEED_ADDRESSES"),
     # The campaign's state is re-read every N messages, so pause and cancel act within a batch.
     "STATE_CHECK_EVERY": env_int("MAILGUARD_STATE_CHECK_EVERY", 10),
     # listmonk's idea: after this many failures in a row the campaign pauses itself and says why.

@@ -2,6 +2,8 @@
 
 from email.utils import getaddresses
 
+import pytest
+
 from approvals import workflow
 from approvals.delivery import engine
 from approvals.models import Campaign, Delivery
@@ -142,3 +144,62 @@ def test_stale_claim_becomes_in_doubt(drafter, reviewer, sender, settings):
     assert len(claimed) == 1
     assert ledger.mark_stale_in_doubt(older_than_seconds=-1) == 1
     assert Delivery.objects.get(pk=claimed[0].pk).status == Status.IN_DOUBT
+
+
+def test_person_can_resend_in_doubt_deliveries_and_it_is_audited(drafter, reviewer, sender, esp, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "REQUESTS_TIMEOUT": 0.5}
+    campaign = approved_campaign(drafter, reviewer, sender, members(1))
+    esp.delay_next(1, 2.0)
+    send_all(campaign.pk)
+    delivery = campaign.deliveries.get()
+    assert delivery.status == Status.IN_DOUBT
+    esp.clear()  # the ESP's own log says it never delivered it
+    workflow.resolve_in_doubt(campaign, reviewer, [delivery.pk], resend=True)
+    while engine.send_batch(campaign.pk).again_in == 0:
+        pass
+    assert Delivery.objects.get(pk=delivery.pk).status == Status.SENT
+    assert len(esp.messages()) == 1
+    assert campaign.events.filter(action="in_doubt_resent", actor=reviewer).exists()
+
+
+def test_person_can_mark_in_doubt_deliveries_delivered(drafter, reviewer, sender, esp, settings):
+    settings.ANYMAIL = {**settings.ANYMAIL, "REQUESTS_TIMEOUT": 0.5}
+    campaign = approved_campaign(drafter, reviewer, sender, members(1))
+    esp.delay_next(1, 2.0)
+    send_all(campaign.pk)
+    delivery = campaign.deliveries.get()
+    workflow.resolve_in_doubt(campaign, reviewer, [delivery.pk], resend=False)
+    assert Delivery.objects.get(pk=delivery.pk).status == Status.SENT
+    assert campaign.events.filter(action="in_doubt_marked_delivered").exists()
+
+
+def test_drafter_cannot_resolve_in_doubt_deliveries(drafter, reviewer, sender):
+    campaign = approved_campaign(drafter, reviewer, sender, members(1))
+    with pytest.raises(workflow.NotAllowed):
+        workflow.resolve_in_doubt(campaign, drafter, [], resend=True)
+
+
+def test_staged_send_pauses_after_the_first_recipients(drafter, reviewer, sender, esp, settings):
+    settings.MAILGUARD = {**settings.MAILGUARD, "CANARY_SIZE": 3, "SEED_ADDRESSES": ["seed@city.example.jp"]}
+    campaign = approved_campaign(drafter, reviewer, sender, members(10))
+    send_all(campaign.pk)
+    engine.send_batch(campaign.pk)
+    campaign.refresh_from_db()
+    assert campaign.state == State.PAUSED and "3" in campaign.pause_reason
+    assert len(esp.messages_to("seed@city.example.jp")) == 1
+    assert len(esp.messages()) == 1 + 3
+    workflow.resume(campaign, reviewer)
+    while engine.send_batch(campaign.pk).again_in == 0:
+        pass
+    campaign.refresh_from_db()
+    assert campaign.state == State.SENT and len(esp.messages()) == 1 + 10
+
+
+def test_shared_rate_limit_spaces_messages(drafter, reviewer, sender, esp, settings):
+    settings.MAILGUARD = {**settings.MAILGUARD, "RATE_PER_SECOND": 20, "RATE_BURST": 1}
+    campaign = approved_campaign(drafter, reviewer, sender, members(10))
+    send_all(campaign.pk)
+    times = sorted(esp.request_times)
+    # No window of one second holds more than the limit plus the one-token burst.
+    assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 21
+    assert len(times) == 10

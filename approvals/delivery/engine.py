@@ -13,11 +13,12 @@ from django.core.mail import get_connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import workflow
+from .. import audit, workflow
 from ..content_hash import compute_content_hash
 from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
-from . import ledger
+from . import ledger, rate_limit
+from .proof import send_marked_copy
 from .sender import Outcome, backoff_seconds, send_message
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,18 @@ def start(campaign_id: int) -> bool:
         log.error("campaign %s changed after approval; refusing to send", campaign_id)
         workflow.refuse_changed_content(campaign, found)
         return False
-    return workflow.start_sending(campaign)
+    if not workflow.start_sending(campaign):
+        return False
+    _send_seed_copies(campaign)
+    return True
+
+
+def _send_seed_copies(campaign: Campaign) -> None:
+    """The organisation's seed mailboxes see the first recipient's message before anyone else."""
+    first = campaign.recipients.order_by("row_number").first()
+    for address in settings.MAILGUARD["SEED_ADDRESSES"]:
+        accepted, detail = send_marked_copy(campaign, first, address, _("[SEED]"))
+        audit.record("seed_sent", campaign=campaign, to=address, accepted=accepted, detail=detail)
 
 
 def _current_hash(campaign: Campaign) -> str:
@@ -60,10 +72,21 @@ def send_batch(campaign_id: int) -> BatchReport:
     if campaign.state != State.SENDING:
         return BatchReport(0, None)
     size = _batch_size(campaign)
+    if campaign.canary_size is not None:
+        size = min(size, _canary_room(campaign))
+        if size <= 0:
+            workflow.end_canary_stage(campaign)
+            return BatchReport(0, None)
     deliveries = ledger.claim_batch(campaign_id, size)
     if deliveries:
         _send_claimed(campaign, deliveries)
     return BatchReport(len(deliveries), _look_again(campaign))
+
+
+def _canary_room(campaign: Campaign) -> int:
+    """How many more the canary stage may send: its size less what has already left."""
+    handled = campaign.deliveries.exclude(status__in=[Delivery.Status.PENDING, Delivery.Status.CANCELLED]).count()
+    return campaign.canary_size - handled
 
 
 def _batch_size(campaign: Campaign) -> int:
@@ -89,6 +112,7 @@ def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
 def _send_shared(campaign, deliveries, attachments, connection) -> None:
     """One message with everyone in To; each outcome is read from its one answer."""
     email = build_email(campaign, deliveries[0], attachments, connection)
+    rate_limit.acquire()
     results = send_message(connection, email, [d.email for d in deliveries])
     for delivery in deliveries:
         _record(delivery, results[delivery.email])
@@ -102,6 +126,7 @@ def _send_individually(campaign, deliveries, attachments, connection) -> None:
             _stop_here(campaign, deliveries[index:])
             return
         email = build_email(campaign, delivery, attachments, connection)
+        rate_limit.acquire()
         result = send_message(connection, email, [delivery.email])[delivery.email]
         _record(delivery, result)
         consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0

@@ -1,4 +1,4 @@
-"""Proofs: one recipient's rendering sent to the drafter's own address, marked as a proof."""
+"""Marked copies of one recipient's rendering: proofs for the drafter, seeds for the organisation."""
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.translation import gettext as _
@@ -9,9 +9,13 @@ from .sender import Outcome, send_message
 
 
 def send_proof(campaign: Campaign, recipient: Recipient, to_address: str) -> tuple[bool, str]:
-    """Send the proof; (accepted, detail). Never goes to the recipient, only to ``to_address``."""
+    return send_marked_copy(campaign, recipient, to_address, _("[PROOF for row %(row)d]") % {
+        "row": recipient.row_number})
+
+
+def send_marked_copy(campaign: Campaign, recipient: Recipient, to_address: str, marker: str) -> tuple[bool, str]:
+    """Send the copy; (accepted, detail). Never goes to the recipient, only to ``to_address``."""
     rendered = render_for(campaign, recipient)
-    marker = _("[PROOF for row %(row)d]") % {"row": recipient.row_number}
     email = EmailMultiAlternatives(
         subject=f"{marker} {rendered.subject}",
         body=rendered.text,

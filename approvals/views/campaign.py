@@ -7,7 +7,7 @@ from django.views.decorators.http import require_POST
 
 from .. import review_evidence, selectors, workflow
 from ..forms import CancelForm
-from ..models import Campaign, ReviewActivity
+from ..models import Campaign, Delivery, ReviewActivity
 from ..roles import Role, has_role
 from .common import back_to, perform, private_file_response, role_required
 
@@ -32,6 +32,8 @@ def campaign_detail(request, pk: int):
         "can_pause": workflow.can("pause", campaign, user),
         "can_resume": workflow.can("resume", campaign, user),
         "can_copy": has_role(user, Role.DRAFTER),
+        "in_doubt": campaign.deliveries.filter(status=Delivery.Status.IN_DOUBT)[:500],
+        "can_resolve": workflow.can_resolve_in_doubt(user),
         "cancel_form": CancelForm(),
     })
 
@@ -70,4 +72,16 @@ def campaign_pause(request, pk: int):
 def campaign_resume(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
     perform(request, workflow.resume, campaign, request.user, success=_("Resumed."))
+    return back_to(campaign)
+
+
+@require_POST
+@role_required(Role.REVIEWER)
+def in_doubt_resolve(request, pk: int):
+    """A person decides about deliveries in doubt: resend them, or mark them delivered."""
+    campaign = selectors.campaign_for(request.user, pk)
+    ids = [int(i) for i in request.POST.getlist("delivery") if i.isdigit()]
+    resend = request.POST.get("decision") == "resend"
+    perform(request, workflow.resolve_in_doubt, campaign, request.user, ids, resend,
+            success=_("Recorded your decision for %(count)d deliveries.") % {"count": len(ids)})
     return back_to(campaign)
