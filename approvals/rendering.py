@@ -107,6 +107,8 @@ def build_email(
     )
     if rendered.html:
         email.attach_alternative(rendered.html, "text/html")
+    # ESPs keep metadata with the message, so a later search can find this delivery (reconcile).
+    email.metadata = {"mailguard_delivery": delivery.message_id.strip("<>")}
     for filename, content, content_type in attachments:
         email.attach(filename, content, content_type)
     return email

@@ -46,7 +46,7 @@ from email.utils import getaddresses
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 __all__ = ["Attachment", "FakeESP", "ReceivedMessage"]
 
@@ -232,7 +232,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send_json(status, payload, extra_headers)
 
     def do_GET(self):
-        self._send_json(404, {"ErrorCode": 404, "Message": "Not found"})
+        # Postmark's outbound message search: GET /messages/outbound?metadata_<key>=<value>&recipient=…
+        parts = urlsplit(self.path)
+        if parts.path.rstrip("/") != "/messages/outbound":
+            self._send_json(404, {"ErrorCode": 404, "Message": "Not found"})
+            return
+        if self.headers.get(TOKEN_HEADER) != self.server.fake.token:
+            self._send_json(401, _error_body(401))
+            return
+        self._send_json(200, self.server.fake.search_outbound(parse_qs(parts.query)))
 
     def _send_json(self, status: int, payload: Any, extra_headers: dict | None = None):
         data = json.dumps(payload).encode("utf-8")
@@ -418,6 +426,22 @@ class FakeESP:
         rejected = {a for address in addresses for a in _addr_specs(address)}
         with self._lock:
             self._rejected = rejected
+
+    def search_outbound(self, query: dict[str, list[str]]) -> dict[str, Any]:
+        """What Postmark's outbound message search answers, over the accepted messages."""
+        wanted = {k[len("metadata_"):]: v[0] for k, v in query.items() if k.startswith("metadata_")}
+        recipient = (query.get("recipient") or [""])[0].lower()
+        with self._lock:
+            found = [
+                m for m in self._messages
+                if all(str((m.metadata or {}).get(k)) == v for k, v in wanted.items())
+                and (not recipient or recipient in m.recipients)
+            ]
+        return {"TotalCount": len(found), "Messages": [
+            {"MessageID": m.message_id, "To": [{"Email": r} for r in m.recipients],
+             "Recipients": m.recipients, "Subject": m.subject, "Metadata": m.metadata or {}, "Status": "Sent"}
+            for m in found
+        ]}
 
     def reset_faults(self) -> None:
         """Turn every fault off (recordings are kept)."""

@@ -203,3 +203,22 @@ def test_shared_rate_limit_spaces_messages(drafter, reviewer, sender, esp, setti
     # No window of one second holds more than the limit plus the one-token burst.
     assert max(sum(1 for t in times if start <= t < start + 1) for start in times) <= 21
     assert len(times) == 10
+
+
+def test_server_error_after_the_esp_stored_the_message_is_settled_by_its_log(drafter, reviewer, sender, esp):
+    rows = members(3)
+    campaign = approved_campaign(drafter, reviewer, sender, rows)
+    esp.accept_then_fail_next(1, status=500)
+    send_all(campaign.pk)
+    assert esp.accepted_by_recipient() == {r["メールアドレス"]: 1 for r in rows}
+    assert set(campaign.deliveries.values_list("status", flat=True)) == {Status.SENT}
+    first = campaign.deliveries.order_by("id").first()
+    assert first.esp_message_id == esp.messages()[0].message_id
+
+
+def test_server_error_without_the_message_in_the_esp_log_is_retried(drafter, reviewer, sender, esp):
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    esp.fail_next(1, status=502)
+    send_all(campaign.pk)
+    assert len(esp.messages()) == 2 and not esp.duplicates()
+    assert campaign.deliveries.order_by("id").first().attempts == 2

@@ -17,9 +17,9 @@ from .. import audit, workflow
 from ..content_hash import compute_content_hash
 from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
-from . import ledger, rate_limit
+from . import ledger, rate_limit, reconcile
 from .proof import send_marked_copy
-from .sender import Outcome, backoff_seconds, send_message
+from .sender import Outcome, Result, backoff_seconds, send_message
 
 log = logging.getLogger(__name__)
 State = Campaign.State
@@ -136,7 +136,7 @@ def _send_individually(campaign, deliveries, attachments, connection) -> None:
             return
 
 
-FAILING = {Outcome.FAILED, Outcome.RETRY, Outcome.IN_DOUBT}
+FAILING = {Outcome.FAILED, Outcome.RETRY, Outcome.IN_DOUBT, Outcome.ASK_ESP}
 
 
 def _auto_pause_reason(count: int, last_error: str) -> str:
@@ -162,6 +162,8 @@ def _payload(attachment: Attachment) -> tuple[str, bytes, str]:
 
 
 def _record(delivery: Delivery, result) -> None:
+    if result.outcome == Outcome.ASK_ESP:
+        result = _ask_esp(delivery, result)
     if result.outcome == Outcome.SENT:
         ledger.mark_sent(delivery, result.esp_message_id)
     elif result.outcome == Outcome.FAILED:
@@ -170,6 +172,20 @@ def _record(delivery: Delivery, result) -> None:
         ledger.mark_in_doubt(delivery, result.reason)
     else:
         ledger.retry_later(delivery, result.reason, backoff_seconds(delivery.attempts, result.retry_after))
+
+
+def _ask_esp(delivery: Delivery, result: Result) -> Result:
+    """Settle a 5xx by the ESP's log: found = accepted, absent = retry, unknown = in doubt."""
+    lookup = reconcile.lookup_for_configured_esp()
+    if lookup is None:
+        return Result(Outcome.IN_DOUBT, reason=result.reason)
+    try:
+        esp_id = lookup.find(reconcile.delivery_key(delivery.message_id))
+    except reconcile.LookupUnavailable as err:
+        return Result(Outcome.IN_DOUBT, reason=f"{result.reason}; the ESP could not be asked: {err}")
+    if esp_id:
+        return Result(Outcome.SENT, esp_message_id=esp_id)
+    return Result(Outcome.RETRY, reason=result.reason, retry_after=result.retry_after)
 
 
 def _look_again(campaign: Campaign) -> float | None:

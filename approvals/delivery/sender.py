@@ -1,9 +1,10 @@
 """Hand messages to the email backend and turn what comes back into a ledger outcome.
 
 The rule: a message is only retried when the ESP cannot have accepted it (the
-connection never opened, 429, a 5xx refusal). When it may have been accepted
-(a timeout or a dropped connection after the request went out), the delivery is
-"in doubt" and a person decides: nothing is ever guessed or sent twice.
+connection never opened, 429). After a 5xx the ESP's own log is asked (see
+reconcile). When it may have been accepted and cannot be asked (a timeout or a
+dropped connection after the request went out), the delivery is "in doubt" and
+a person decides: nothing is ever guessed or sent twice.
 """
 
 import random
@@ -24,6 +25,8 @@ class Outcome(StrEnum):
     FAILED = "failed"
     RETRY = "retry"
     IN_DOUBT = "in_doubt"
+    # The ESP answered with a server error: ask it whether it kept the message (see reconcile).
+    ASK_ESP = "ask_esp"
 
 
 @dataclass(frozen=True)
@@ -80,9 +83,12 @@ def _classify_api_error(err: AnymailRequestsAPIError) -> Result:
     reason = str(err).splitlines()[0][:500]
     status = err.status_code
     if status is not None:
-        # The ESP answered: 429 and 5xx mean it did not take the message.
-        if status == 429 or status >= 500:
+        if status == 429:
+            # Rate limited: refused before anything was accepted.
             return Result(Outcome.RETRY, reason=reason, retry_after=_retry_after(err))
+        if status >= 500:
+            # It may have stored the message before failing: its own log decides.
+            return Result(Outcome.ASK_ESP, reason=reason, retry_after=_retry_after(err))
         return Result(Outcome.FAILED, reason=reason)
     if isinstance(err, requests.ConnectTimeout) or _never_connected(err):
         return Result(Outcome.RETRY, reason=reason)
