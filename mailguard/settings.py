@@ -177,6 +177,8 @@ if CELERY_BROKER_URL.startswith("filesystem"):
     for folder in ("queue", "processed"):
         (BROKER_DIR / folder).mkdir(parents=True, exist_ok=True)
 CELERY_TASK_IGNORE_RESULT = True
+# One queue per deployment by default; the fault tests give their own workers a queue of their own.
+CELERY_TASK_DEFAULT_QUEUE = env_str("MAILGUARD_CELERY_QUEUE", "celery")
 # The database, not the broker, is the source of truth for what was sent: a task
 # lost with a dead worker is simply delivered again and re-reads the ledger.
 CELERY_TASK_ACKS_LATE = True

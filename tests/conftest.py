@@ -8,6 +8,7 @@ database, so everything it does crosses a real process boundary.
 """
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -138,6 +139,7 @@ class WorkerProcess:
              f"--concurrency={concurrency}", "--pool=prefork", "--without-heartbeat",
              "--without-gossip", "--without-mingle"],
             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True,  # its own process group, so a test can SIGKILL it with its children
         )
         self._ready = threading.Event()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -154,6 +156,11 @@ class WorkerProcess:
         if not self._ready.wait(timeout):
             self.stop()
             raise RuntimeError(f"Celery worker did not start; see {self.log_path}")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool children at once: no cleanup, as in a crash."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -181,6 +188,23 @@ def celery_worker_process(django_db_setup, django_db_blocker, fake_esp_server, t
     worker.wait_ready()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def spawn_worker(transactional_db, fake_esp_server, tmp_path):
+    """Start extra workers with their own settings; each is stopped (or was killed) at the end."""
+    started = []
+
+    def spawn(concurrency: int = 2, **env_overrides) -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        worker = WorkerProcess(worker_environment(fake_esp_server, **env_overrides), log_path, concurrency)
+        started.append(worker)
+        worker.wait_ready()
+        return worker
+
+    yield spawn
+    for worker in started:
+        worker.stop()
 
 
 @pytest.fixture
