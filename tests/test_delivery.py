@@ -222,3 +222,43 @@ def test_server_error_without_the_message_in_the_esp_log_is_retried(drafter, rev
     send_all(campaign.pk)
     assert len(esp.messages()) == 2 and not esp.duplicates()
     assert campaign.deliveries.order_by("id").first().attempts == 2
+
+
+BATCH_BACKEND = "approvals.delivery.postmark_batch.EmailBackend"
+
+
+def test_batch_backend_sends_individual_messages_in_one_call(drafter, reviewer, sender, esp, settings):
+    settings.EMAIL_BACKEND = BATCH_BACKEND
+    settings.MAILGUARD = {**settings.MAILGUARD, "SEND_BATCH_SIZE": 20}
+    rows = members(20)
+    campaign = approved_campaign(drafter, reviewer, sender, rows)
+    send_all(campaign.pk)
+    assert esp.request_count == 1
+    for row in rows:
+        [message] = esp.messages_to(row["メールアドレス"])
+        assert message.endpoint == "email/batch"
+        assert row["氏名"] in message.text_body and message.recipients == [row["メールアドレス"]]
+    ids = set(campaign.deliveries.values_list("esp_message_id", flat=True))
+    assert ids == {m.message_id for m in esp.messages()}
+
+
+def test_batch_backend_fails_only_the_refused_recipient(drafter, reviewer, sender, esp, settings):
+    settings.EMAIL_BACKEND = BATCH_BACKEND
+    rows = members(6)
+    esp.reject_recipients([rows[2]["メールアドレス"]])
+    campaign = approved_campaign(drafter, reviewer, sender, rows)
+    send_all(campaign.pk)
+    refused = campaign.deliveries.get(email=rows[2]["メールアドレス"])
+    assert refused.status == Status.FAILED and "406" in refused.error
+    assert campaign.deliveries.filter(status=Status.SENT).count() == 5
+    assert set(campaign.deliveries.values_list("attempts", flat=True)) == {1}
+
+
+def test_batch_backend_settles_a_failed_call_by_the_esp_log(drafter, reviewer, sender, esp, settings):
+    settings.EMAIL_BACKEND = BATCH_BACKEND
+    rows = members(5)
+    esp.accept_then_fail_next(1, status=503)
+    campaign = approved_campaign(drafter, reviewer, sender, rows)
+    send_all(campaign.pk)
+    assert esp.accepted_by_recipient() == {r["メールアドレス"]: 1 for r in rows}
+    assert set(campaign.deliveries.values_list("status", flat=True)) == {Status.SENT}

@@ -19,7 +19,7 @@ from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
 from . import ledger, rate_limit, reconcile
 from .proof import send_marked_copy
-from .sender import Outcome, Result, backoff_seconds, send_message
+from .sender import Outcome, Result, backoff_seconds, send_many, send_message
 
 log = logging.getLogger(__name__)
 State = Campaign.State
@@ -103,6 +103,8 @@ def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
     try:
         if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
             _send_shared(campaign, deliveries, attachments, connection)
+        elif hasattr(connection, "send_batch"):
+            _send_in_batches(campaign, deliveries, attachments, connection)
         else:
             _send_individually(campaign, deliveries, attachments, connection)
     finally:
@@ -134,6 +136,20 @@ def _send_individually(campaign, deliveries, attachments, connection) -> None:
             workflow.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
             ledger.release(deliveries[index + 1:])
             return
+
+
+def _send_in_batches(campaign, deliveries, attachments, connection) -> None:
+    """Many individual messages per ESP call, each with its own outcome."""
+    step = min(connection.batch_limit, settings.MAILGUARD["SEND_BATCH_SIZE"])
+    for start in range(0, len(deliveries), step):
+        if start and not _still_sending(campaign):
+            _stop_here(campaign, deliveries[start:])
+            return
+        chunk = deliveries[start:start + step]
+        emails = [build_email(campaign, d, attachments, connection) for d in chunk]
+        rate_limit.acquire(len(chunk))
+        for delivery, result in zip(chunk, send_many(connection, emails, [d.email for d in chunk]), strict=True):
+            _record(delivery, result)
 
 
 FAILING = {Outcome.FAILED, Outcome.RETRY, Outcome.IN_DOUBT, Outcome.ASK_ESP}

@@ -2,7 +2,9 @@
 
 Redis holds the bucket when one is configured (the production broker); the
 embedded mode keeps it in a database row instead. Both refill continuously at
-``RATE_PER_SECOND`` up to ``RATE_BURST`` tokens; each message takes one.
+``RATE_PER_SECOND`` up to ``RATE_BURST`` tokens; each message takes one. A batch
+larger than the burst waits for a full bucket and then leaves the bucket in debt,
+so the following calls wait until the average is back under the rate.
 """
 
 import time
@@ -26,11 +28,12 @@ local state = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
 local tokens = tonumber(state[1]) or burst
 local ts = tonumber(state[2]) or now
 tokens = math.min(burst, tokens + (now - ts) * rate)
+local need = math.min(wanted, burst)
 local wait = 0
-if tokens >= wanted then
+if tokens >= need then
   tokens = tokens - wanted
 else
-  wait = (wanted - tokens) / rate
+  wait = (need - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'ts', now)
 redis.call('EXPIRE', KEYS[1], 3600)
@@ -65,7 +68,8 @@ class DatabaseBucket:
             bucket, _ = RateBucket.objects.select_for_update().get_or_create(
                 name=BUCKET, defaults={"tokens": burst, "updated": now})
             tokens = _refill(bucket.tokens, bucket.updated, now, rate, burst)
-            wait = 0.0 if tokens >= n else (n - tokens) / rate
+            need = min(n, burst)
+            wait = 0.0 if tokens >= need else (need - tokens) / rate
             bucket.tokens = tokens - n if wait == 0 else tokens
             bucket.updated = now
             bucket.save(update_fields=["tokens", "updated"])

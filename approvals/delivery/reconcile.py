@@ -45,8 +45,11 @@ class PostmarkLookup:
 
 def lookup_for_configured_esp():
     """The search for the configured backend, or None when it has none."""
+    from anymail.backends.postmark import EmailBackend as PostmarkBackend
+    from django.utils.module_loading import import_string
+
     anymail = getattr(settings, "ANYMAIL", {})
-    if settings.EMAIL_BACKEND == "anymail.backends.postmark.EmailBackend":
+    if issubclass(import_string(settings.EMAIL_BACKEND), PostmarkBackend):
         return PostmarkLookup(
             anymail.get("POSTMARK_API_URL", "https://api.postmarkapp.com/"),
             anymail.get("POSTMARK_SERVER_TOKEN", ""),

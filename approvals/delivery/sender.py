@@ -56,6 +56,24 @@ def send_message(connection, email, addresses: list[str]) -> dict[str, Result]:
     return {a: _result_from_status(email, a, sent) for a in addresses}
 
 
+def send_many(connection, emails, addresses: list[str]) -> list[Result]:
+    """Send several messages in one ESP call (backends with ``send_batch``); a Result per message."""
+    try:
+        items = connection.send_batch(emails)
+    except AnymailRequestsAPIError as err:
+        return [_classify_api_error(err)] * len(emails)
+    except (AnymailError, MergeError) as err:
+        return [Result(Outcome.FAILED, reason=str(err))] * len(emails)
+    return [_batch_item_result(item) for item in items]
+
+
+def _batch_item_result(item: tuple[str, str, str]) -> Result:
+    status, message_id, error = item
+    if status in ACCEPTED_STATUSES:
+        return Result(Outcome.SENT, esp_message_id=message_id)
+    return Result(Outcome.FAILED, reason=f"ESP status: {status} ({error})")
+
+
 def _result_from_status(email, recipient_address: str, sent: int) -> Result:
     status = getattr(email, "anymail_status", None)
     if status is None or status.recipients is None:
