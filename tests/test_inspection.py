@@ -20,6 +20,7 @@ from approvals.inspection import (
     inspect_attachment,
     suspicious_filename,
 )
+from tests.samples import make_pdf
 
 MB = 1024 * 1024
 LIMIT = 10 * MB
@@ -37,32 +38,6 @@ def inspect(filename: str, data: bytes, max_bytes: int = LIMIT) -> Inspection:
 
 
 # --- Builders -------------------------------------------------------------------
-
-
-def make_pdf(text: str = "taro@example.jp") -> bytes:
-    """A one-page PDF written by hand: pypdf cannot lay out text itself."""
-    content = f"BT /F1 12 Tf 72 712 Td ({text}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(content) + content + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
 
 
 def encrypt_pdf(data: bytes, user_password: str, owner_password: str | None = None) -> bytes:

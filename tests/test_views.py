@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from approvals.models import Campaign
 from tests.factories import csv_bytes, draft_campaign, members, submitted_campaign
+from tests.samples import NEWSLETTER_PDF
 
 
 @pytest.fixture
@@ -66,7 +67,7 @@ def test_approve_without_csrf_token_is_refused(drafter, reviewer, sender):
 
 def test_reviewer_approves_through_the_page_after_opening_every_preview(client_for, drafter, reviewer, sender):
     campaign = submitted_campaign(drafter, sender, members(2),
-                                  attachments=[("guide.pdf", b"%PDF-1.4 x", "application/pdf")])
+                                  attachments=[("guide.pdf", NEWSLETTER_PDF, "application/pdf")])
     client = client_for(reviewer)
     page = client.get(reverse("review", args=[campaign.pk]))
     assert page.status_code == 200 and campaign.submitted_hash in page.content.decode()

@@ -16,6 +16,7 @@ from tests.factories import (
     review_everything,
     submitted_campaign,
 )
+from tests.samples import NEWSLETTER_PDF
 
 State = Campaign.State
 
@@ -179,7 +180,7 @@ def test_only_drafters_create_campaigns(reviewer):
 
 def test_approval_is_refused_until_previews_and_attachments_were_opened(drafter, reviewer, sender):
     campaign = submitted_campaign(drafter, sender, members(20),
-                                  attachments=[("guide.pdf", b"%PDF-1.4 x", "application/pdf")])
+                                  attachments=[("guide.pdf", NEWSLETTER_PDF, "application/pdf")])
     with pytest.raises(workflow.WorkflowError, match="open"):
         workflow.approve(campaign, reviewer, campaign.submitted_hash)
     review_evidence.record_opened(campaign, reviewer, ReviewActivity.Kind.ATTACHMENT, campaign.attachments.get().pk)

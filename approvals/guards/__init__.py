@@ -10,7 +10,7 @@ and list it in ``CHECKS``.
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
-from . import content, mode, recipients
+from . import attachments, content, messages, mode, recipients
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
@@ -23,6 +23,9 @@ CHECKS: list[Check] = [
     recipients.addresses_are_valid,
     content.message_is_complete,
     content.merge_fields_are_known,
+    messages.messages_carry_no_other_recipients_data,
+    messages.personal_data_patterns,
+    attachments.attachments_are_safe,
 ]
 
 

@@ -9,6 +9,7 @@ import pytest
 from approvals.models import Campaign
 from tests.browser.conftest import sign_in
 from tests.conftest import wait_for
+from tests.samples import NEWSLETTER_PDF
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
@@ -17,7 +18,7 @@ MEMBERS = [
     ("髙橋 花子", "hanako.takahashi@example.org"),
     ("佐藤 一郎", "ichiro.sato@example.net"),
 ]
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PDF = NEWSLETTER_PDF
 
 
 def cp932_csv() -> bytes:
