@@ -23,6 +23,7 @@ CHECKS: list[Check] = [
     recipients.addresses_are_valid,
     content.message_is_complete,
     content.merge_fields_are_known,
+    content.merged_headers_are_safe,
     messages.messages_carry_no_other_recipients_data,
     messages.personal_data_patterns,
     attachments.attachments_are_safe,

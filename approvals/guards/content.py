@@ -6,7 +6,7 @@ from django.utils.translation import gettext as _
 
 from .. import merge
 from .context import PreflightContext
-from .findings import Finding, Severity
+from .findings import Finding, Severity, row_summary
 
 
 def message_is_complete(ctx: PreflightContext) -> Iterator[Finding]:
@@ -21,3 +21,22 @@ def merge_fields_are_known(ctx: PreflightContext) -> Iterator[Finding]:
     for label, text in ((_("Subject"), c.subject), (_("Plain-text body"), c.body_text), (_("HTML body"), c.body_html)):
         for problem in merge.check_template(text, c.columns):
             yield Finding("merge.unknown_field", Severity.BLOCK, f"{label}: {problem}")
+
+
+def merged_headers_are_safe(ctx: PreflightContext) -> Iterator[Finding]:
+    """A line break in a value that lands in a header would add headers (Cc, Bcc…): refuse it."""
+    c = ctx.campaign
+    header_columns = merge.used_fields(c.subject) | ({c.name_column} if c.name_column else set())
+    bad_rows = [
+        row.row_number for row in ctx.rows
+        if any("\r" in (row.data.get(column) or "") or "\n" in (row.data.get(column) or "")
+               for column in header_columns)
+    ]
+    if bad_rows:
+        yield Finding(
+            "merge.header_injection",
+            Severity.BLOCK,
+            _("Rows %(rows)s have a line break in a value that goes into the subject or the recipient's "
+              "name. Remove the line breaks in the list and upload it again.") % {"rows": row_summary(bad_rows)},
+            rows=tuple(bad_rows[:1000]),
+        )
