@@ -148,8 +148,12 @@ def _send_in_batches(campaign, deliveries, attachments, connection) -> None:
         chunk = deliveries[start:start + step]
         emails = [build_email(campaign, d, attachments, connection) for d in chunk]
         rate_limit.acquire(len(chunk))
-        for delivery, result in zip(chunk, send_many(connection, emails, [d.email for d in chunk]), strict=True):
-            _record(delivery, result)
+        results = send_many(connection, emails, [d.email for d in chunk])
+        accepted = [(d, r.esp_message_id) for d, r in zip(chunk, results, strict=True) if r.outcome == Outcome.SENT]
+        ledger.mark_many_sent(accepted)
+        for delivery, result in zip(chunk, results, strict=True):
+            if result.outcome != Outcome.SENT:
+                _record(delivery, result)
 
 
 FAILING = {Outcome.FAILED, Outcome.RETRY, Outcome.IN_DOUBT, Outcome.ASK_ESP}
