@@ -1,12 +1,14 @@
 """Read-side queries: which campaigns a user may see, and summaries for pages."""
 
 from collections import Counter
+from datetime import timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 
 from .delivery import ledger
-from .models import Campaign
+from .models import Campaign, Delivery
 from .roles import Role, has_role
 
 State = Campaign.State
@@ -49,3 +51,14 @@ def domain_breakdown(campaign: Campaign, top: int = 10) -> list[tuple[str, int]]
 
 def delivery_counts(campaign: Campaign) -> dict[str, int]:
     return ledger.counts(campaign.pk)
+
+
+def recent_send_rate(campaign: Campaign, window_seconds: int = 60) -> float:
+    """Messages per second accepted over the last minute (0 when nothing was sent lately)."""
+    since = timezone.now() - timedelta(seconds=window_seconds)
+    recent = campaign.deliveries.filter(status=Delivery.Status.SENT, sent_at__gte=since)
+    first = recent.order_by("sent_at").values_list("sent_at", flat=True).first()
+    if first is None:
+        return 0.0
+    elapsed = max(1.0, (timezone.now() - first).total_seconds())
+    return recent.count() / elapsed

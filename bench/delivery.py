@@ -47,6 +47,7 @@ def configure(esp) -> dict[str, str]:
         "MAILGUARD_HOLD_SECONDS": "0",
         "MAILGUARD_RATE_PER_SECOND": "0",
         "MAILGUARD_SEND_BATCH_SIZE": str(ESP_BATCH),
+        "MAILGUARD_SEND_PARALLELISM": "4",
         "MAILGUARD_CELERY_QUEUE": "bench",
         "MAILGUARD_LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -70,7 +71,9 @@ def fresh_database() -> None:
 # Sending is I/O-bound: one process with a thread pool keeps memory flat (prefork
 # children each carry a full interpreter); BENCH_POOL=prefork to compare.
 POOL = os.environ.get("BENCH_POOL", "threads")
-CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "4"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "2"))
+# Two worker processes use both cores; each is one interpreter with a thread pool.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 
 
 def start_worker(env: dict[str, str]) -> subprocess.Popen:
@@ -132,7 +135,7 @@ def cp932_csv(rows) -> bytes:
     return buffer.getvalue().encode("cp932")
 
 
-def run_campaign(size: int, esp, users, worker_pid: int) -> dict:
+def run_campaign(size: int, esp, users, worker_pids: list[int]) -> dict:
     from django.conf import settings
 
     from approvals import guards, workflow
@@ -172,7 +175,7 @@ def run_campaign(size: int, esp, users, worker_pid: int) -> dict:
     expected = {row["メールアドレス"] for row in rows}
     return {
         "size": size, "import_s": import_seconds, "preflight_s": preflight_seconds,
-        "send_s": last - approved_at, "rss_mb": peak_rss_mb(worker_pid),
+        "send_s": last - approved_at, "rss_mb": sum(peak_rss_mb(pid) for pid in worker_pids),
         "missing": len(expected - set(counts)), "duplicated": sum(1 for n in counts.values() if n > 1),
         "findings": len(findings),
     }
@@ -218,9 +221,14 @@ def post_office_tuned(messages) -> None:
 
     mail.send_many([{"recipients": [to], "sender": "info@bench.example.jp", "subject": subject, "message": body}
                     for subject, body, to in messages])
-    while mail.get_queued().exists():
-        connection.close()  # the forked sending processes must not share this connection
+    while True:
+        # Forked sending processes must not share this process's database connection
+        # (post_office's own send_queued_mail command closes it the same way).
+        connection.close()
+        if not mail.get_queued().exists():
+            break
         mail.send_queued(processes=2)
+        connection.close()
 
 
 def naive_send_loop(messages) -> None:
@@ -290,16 +298,17 @@ def main() -> None:
 
     app.conf.task_default_queue = "bench"
     app.control.purge()
-    worker = start_worker(env)
+    workers = [start_worker(env) for _ in range(WORKERS)]
     results = []
     try:
         for size in args.sizes:
-            result = run_campaign(size, esp, users, worker.pid)
+            result = run_campaign(size, esp, users, [w.pid for w in workers])
             results.append(result)
             print_campaign(result)
     finally:
-        os.killpg(worker.pid, 15)
-        worker.wait()
+        for worker in workers:
+            os.killpg(worker.pid, 15)
+            worker.wait()
     if not args.skip_peers:
         compare_with_peers(esp, results)
     esp.stop()
@@ -327,7 +336,8 @@ def print_campaign(r: dict) -> None:
     print(f"import {n} rows (CP932 CSV): {r['import_s']:.2f} s ({n / r['import_s']:.0f} rows/s)")
     print(f"preflight {n} recipients: {r['preflight_s']:.2f} s ({n / r['preflight_s']:.0f} messages/s)")
     print(f"send {n} (approval to last ESP acceptance): {r['send_s']:.2f} s ({n / r['send_s']:.0f} messages/s)")
-    print(f"worker peak RSS (summed over {POOL} x{CONCURRENCY} processes) at {n}: {r['rss_mb']:.0f} MB")
+    print(f"worker peak RSS (summed over {WORKERS} workers; {POOL} pool, concurrency {CONCURRENCY}) at {n}: "
+          f"{r['rss_mb']:.0f} MB")
     print(f"exactly once at {n}: missing {r['missing']}, duplicated {r['duplicated']}")
     sys.stdout.flush()
 

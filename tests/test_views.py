@@ -160,3 +160,18 @@ def _upload(name, data):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data, content_type="text/csv")
+
+
+def test_progress_reports_counts_rate_and_time_left(client_for, drafter, reviewer, sender, esp):
+    from approvals.delivery import engine
+    from tests.factories import approved_campaign
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(4))
+    engine.start(campaign.pk)
+    from approvals.delivery import ledger
+
+    claimed = ledger.claim_batch(campaign.pk, 2)
+    ledger.mark_many_sent([(d, f"esp-{d.pk}") for d in claimed])
+    data = client_for(reviewer).get(reverse("campaign_progress", args=[campaign.pk])).json()
+    assert data["counts"]["sent"] == 2 and data["counts"]["pending"] == 2 and data["total"] == 4
+    assert data["rate_per_second"] > 0 and data["eta_seconds"] is not None

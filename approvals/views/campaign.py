@@ -43,8 +43,12 @@ def campaign_progress(request, pk: int):
     """Live progress for the status page (polled by static/js/progress.js)."""
     campaign = selectors.campaign_for(request.user, pk)
     counts = selectors.delivery_counts(campaign)
+    rate = selectors.recent_send_rate(campaign)
+    remaining = counts["pending"] + counts["sending"]
     return JsonResponse({"state": campaign.state, "state_label": str(campaign.get_state_display()),
                          "counts": counts, "total": sum(counts.values()),
+                         "rate_per_second": round(rate, 1),
+                         "eta_seconds": round(remaining / rate) if rate and remaining else None,
                          "send_after": campaign.send_after.isoformat() if campaign.send_after else None,
                          "pause_reason": campaign.pause_reason})
 

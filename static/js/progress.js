@@ -14,6 +14,11 @@
     bar("progress-sent", data.counts.sent, data.total);
     bar("progress-failed", data.counts.failed, data.total);
     bar("progress-doubt", data.counts.in_doubt, data.total);
+    const rate = document.getElementById("send-rate");
+    if (rate) rate.textContent = data.rate_per_second || "—";
+    const eta = document.getElementById("send-eta");
+    if (eta) eta.textContent = data.eta_seconds == null ? "—"
+      : Math.floor(data.eta_seconds / 60) + ":" + String(data.eta_seconds % 60).padStart(2, "0");
     const badge = document.querySelector("#campaign-state .badge");
     if (badge) { badge.textContent = data.state_label; badge.dataset.state = data.state; }
     return data.state === "approved" || data.state === "sending";
