@@ -1,8 +1,17 @@
 """The audit trail: append-only events, each carrying the hash of the one before.
 
-Only the workflow and delivery modules call ``record``; nothing updates or
-deletes an event. ``verify_chain`` recomputes every hash and names the first
-event that does not match, so a changed or removed row is detected.
+Only the workflow and delivery modules (and the retention command) call
+``record``; nothing updates or deletes an event. On PostgreSQL a trigger
+(migration 0004) refuses UPDATE and DELETE on the table itself.
+``verify_chain`` recomputes every hash and names the first event that does not
+match, so a changed or removed row is detected.
+
+Limitation: removing events from the *end* of the log leaves a shorter chain
+that is still valid. ``ChainState.last_hash`` is the head of the chain; keep it
+somewhere else (``manage.py verify_audit`` prints it) and pass it back later
+with ``verify_audit --anchor`` to detect truncation. The trigger does not stop
+TRUNCATE or a table owner who disables it: run the application with a database
+role that does not own the tables if that matters.
 """
 
 import hashlib
@@ -76,6 +85,8 @@ class ChainState:
     ok: bool
     checked: int
     first_broken_id: int | None = None
+    # The hash of the last event that verified (the genesis hash for an empty log).
+    last_hash: str = GENESIS_HASH
 
 
 def verify_chain() -> ChainState:
@@ -86,7 +97,12 @@ def verify_chain() -> ChainState:
         if event.prev_hash != expected_prev or event.hash != _event_hash(
             event.prev_hash, _hashed_fields(event)
         ):
-            return ChainState(ok=False, checked=checked, first_broken_id=event.id)
+            return ChainState(ok=False, checked=checked, first_broken_id=event.id, last_hash=expected_prev)
         expected_prev = event.hash
         checked += 1
-    return ChainState(ok=True, checked=checked)
+    return ChainState(ok=True, checked=checked, last_hash=expected_prev)
+
+
+def contains_hash(event_hash: str) -> bool:
+    """Whether an event with this hash is still in the log (an anchor recorded earlier)."""
+    return AuditEvent.objects.filter(hash=event_hash.strip().lower()).exists()

@@ -36,4 +36,10 @@ urlpatterns = [
     path("audit/", auditor.campaigns, name="audit_campaigns"),
     path("audit/<int:pk>/", auditor.campaign_audit, name="audit_campaign"),
     path("audit/<int:pk>/deliveries.csv", auditor.deliveries_csv, name="audit_deliveries_csv"),
+    path("audit/dashboard/", auditor.dashboard, name="audit_dashboard"),
+    path("audit/address/", auditor.address_history, name="audit_address"),
+    path("audit/<int:pk>/approved/", auditor.approved_version, name="audit_approved_version"),
+    path("audit/<int:pk>/incident/", auditor.incident_report, name="audit_incident_report"),
+    path("audit/<int:pk>/incident.csv", auditor.incident_report_csv, name="audit_incident_report_csv"),
+    path("audit/<int:pk>/incident.json", auditor.incident_report_json, name="audit_incident_report_json"),
 ]

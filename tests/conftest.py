@@ -7,6 +7,7 @@ DATABASE_URL and CELERY_BROKER_URL). The worker fixture starts
 database, so everything it does crosses a real process boundary.
 """
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -222,6 +223,26 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out waiting for {message}")
+
+
+@contextlib.contextmanager
+def audit_trigger_disabled():
+    """Let a test tamper with the audit log as someone with superuser rights on the database could.
+
+    On PostgreSQL, ``session_replication_role = replica`` stops ordinary triggers, the
+    append-only one included, for this transaction only (the test's transaction is
+    rolled back in any case); SQLite has no trigger.
+    """
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL session_replication_role = replica")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
 
 
 @pytest.fixture

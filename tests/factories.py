@@ -76,3 +76,12 @@ def approve_after_review(campaign, reviewer):
 
 def approved_campaign(drafter, reviewer, sender, rows, **kwargs):
     return approve_after_review(submitted_campaign(drafter, sender, rows, **kwargs), reviewer)
+
+
+def send_all(campaign_id: int) -> None:
+    """What the Celery tasks do, run inline: start, then batches until none is due."""
+    from approvals.delivery import engine
+
+    assert engine.start(campaign_id)
+    while engine.send_batch(campaign_id).again_in == 0:
+        pass

@@ -7,17 +7,10 @@ import pytest
 from approvals import workflow
 from approvals.delivery import engine
 from approvals.models import Campaign, Delivery
-from tests.factories import approved_campaign, members
+from tests.factories import approved_campaign, members, send_all
 
 State = Campaign.State
 Status = Delivery.Status
-
-
-def send_all(campaign_id: int) -> None:
-    """What the Celery tasks do, run inline: start, then batches until none remain."""
-    assert engine.start(campaign_id)
-    while engine.send_batch(campaign_id).again_in == 0:
-        pass
 
 
 def test_each_recipient_gets_one_message_with_only_their_address_in_to(drafter, reviewer, sender, esp):

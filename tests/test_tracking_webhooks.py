@@ -6,8 +6,7 @@ import json
 import pytest
 
 from approvals.models import Delivery, Suppression
-from tests.factories import approved_campaign, members
-from tests.test_delivery import send_all
+from tests.factories import approved_campaign, members, send_all
 
 URL = "/anymail/postmark/tracking/"
 
@@ -87,4 +86,5 @@ def test_esp_text_is_shown_inert_to_the_auditor(client, auditor, webhook_auth, s
     client.force_login(auditor)
     page = client.get(reverse("audit_campaign", args=[sent_delivery.campaign_id]) + "?status=sent")
     body = page.content.decode()
+    assert "bounced: &lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; mailbox unknown" in body
     assert "<script>alert" not in body
