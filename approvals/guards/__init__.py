@@ -10,7 +10,7 @@ and list it in ``CHECKS``.
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
-from . import attachments, content, messages, mode, recipients
+from . import attachments, content, messages, mode, names, recipients
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
@@ -21,6 +21,17 @@ CHECKS: list[Check] = [
     mode.recipient_mode_is_allowed,
     recipients.list_is_present,
     recipients.addresses_are_valid,
+    recipients.list_size,
+    recipients.missing_values,
+    recipients.addresses_are_unique,
+    recipients.suppressed_addresses,
+    recipients.domain_typos,
+    recipients.similar_addresses,
+    names.names_shifted_against_addresses,
+    names.display_names_changed,
+    recipients.role_addresses,
+    recipients.internal_external_split,
+    recipients.unused_columns,
     content.message_is_complete,
     content.merge_fields_are_known,
     content.merged_headers_are_safe,
