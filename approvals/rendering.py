@@ -11,6 +11,7 @@ from email.utils import formataddr
 import nh3
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.utils.translation import gettext as _
 
 from . import merge
 from .models import Campaign, Delivery, Recipient
@@ -40,6 +41,9 @@ class RenderedMessage:
 
 
 def recipient_address(recipient: Recipient) -> str:
+    """The To address with its display name; a line break there would inject headers."""
+    if any(c in recipient.display_name + recipient.email for c in "\r\n"):
+        raise merge.MergeError(_("A display name or address contains a line break, which cannot go into a header."))
     return formataddr((recipient.display_name, recipient.email)) if recipient.display_name else recipient.email
 
 

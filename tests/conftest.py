@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.test import Client
 
 from approvals.management.commands.seed_demo import ensure_groups
 from approvals.models import SenderIdentity
@@ -76,6 +77,20 @@ def make_user(django_user_model, username: str, *roles: Role, **extra):
     user = django_user_model.objects.create_user(username, f"{username}@example.jp", "pw-" + username, **extra)
     user.groups.set([groups[role] for role in roles])
     return user
+
+
+@pytest.fixture
+def client_for():
+    """A fresh signed-in client per person (no shared cookies), asking for English pages."""
+
+    def login(user, *, enforce_csrf_checks: bool = False) -> Client:
+        # Pages follow the browser's language; these tests read English messages.
+        client = Client(enforce_csrf_checks=enforce_csrf_checks, headers={"accept-language": "en"})
+        if user is not None:
+            client.force_login(user)
+        return client
+
+    return login
 
 
 @pytest.fixture
@@ -248,3 +263,50 @@ def audit_trigger_disabled():
 @pytest.fixture
 def db_vendor(db) -> str:
     return connection.vendor
+
+
+# --- Headless Chromium (Debian's), driven by Playwright against the live test server ---------
+
+CHROMIUM = os.environ.get("MAILGUARD_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium not found at {CHROMIUM}: bin/test installs Debian's chromium package")
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls
+    # are still synchronous, so Django's async-safety guard must let them through.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def new_page(browser, live_server):
+    """Open a fresh browser context (its own cookies) per call: one per person."""
+    contexts = []
+
+    def open_page(locale: str = "ja-JP"):
+        context = browser.new_context(base_url=live_server.url, locale=locale, accept_downloads=True)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+def sign_in(page, username: str, password: str) -> None:
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("#login-form button[type=submit]")
+    page.wait_for_selector("#current-user")

@@ -8,14 +8,6 @@ from tests.factories import csv_bytes, draft_campaign, members, submitted_campai
 from tests.samples import NEWSLETTER_PDF
 
 
-@pytest.fixture
-def client_for(client):
-    def login(user):
-        client.force_login(user)
-        return client
-    return login
-
-
 def test_pages_require_sign_in(client, db):
     response = client.get(reverse("campaign_list"))
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]

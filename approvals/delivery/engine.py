@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from .. import audit, workflow
 from ..content_hash import compute_content_hash
+from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
 from . import ledger, rate_limit, reconcile
@@ -113,7 +114,11 @@ def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
 
 def _send_shared(campaign, deliveries, attachments, connection) -> None:
     """One message with everyone in To; each outcome is read from its one answer."""
-    email = build_email(campaign, deliveries[0], attachments, connection)
+    email = _build_or_fail(campaign, deliveries[0], attachments, connection)
+    if email is None:
+        for delivery in deliveries[1:]:
+            ledger.mark_failed(delivery, _("The shared message could not be built."))
+        return
     rate_limit.acquire()
     results = send_message(connection, email, [d.email for d in deliveries])
     for delivery in deliveries:
@@ -127,7 +132,9 @@ def _send_individually(campaign, deliveries, attachments, connection) -> None:
         if index and index % limits["STATE_CHECK_EVERY"] == 0 and not _still_sending(campaign):
             _stop_here(campaign, deliveries[index:])
             return
-        email = build_email(campaign, delivery, attachments, connection)
+        email = _build_or_fail(campaign, delivery, attachments, connection)
+        if email is None:
+            continue
         rate_limit.acquire()
         result = send_message(connection, email, [delivery.email])[delivery.email]
         _record(delivery, result)
@@ -145,8 +152,11 @@ def _send_in_batches(campaign, deliveries, attachments, connection) -> None:
         if start and not _still_sending(campaign):
             _stop_here(campaign, deliveries[start:])
             return
-        chunk = deliveries[start:start + step]
-        emails = [build_email(campaign, d, attachments, connection) for d in chunk]
+        built = [(d, _build_or_fail(campaign, d, attachments, connection)) for d in deliveries[start:start + step]]
+        chunk = [d for d, email in built if email is not None]
+        emails = [email for _d, email in built if email is not None]
+        if not chunk:
+            continue
         rate_limit.acquire(len(chunk))
         results = send_many(connection, emails, [d.email for d in chunk])
         accepted = [(d, r.esp_message_id) for d, r in zip(chunk, results, strict=True) if r.outcome == Outcome.SENT]
@@ -154,6 +164,20 @@ def _send_in_batches(campaign, deliveries, attachments, connection) -> None:
         for delivery, result in zip(chunk, results, strict=True):
             if result.outcome != Outcome.SENT:
                 _record(delivery, result)
+
+
+def _build_or_fail(campaign, delivery, attachments, connection):
+    """The message for one delivery, or None after failing only that delivery with the reason.
+
+    The preflight blocks what would break here (unknown fields, line breaks in headers);
+    this keeps one bad row from stopping a batch if anything slips through.
+    """
+    try:
+        email = build_email(campaign, delivery, attachments, connection)
+    except MergeError as err:
+        ledger.mark_failed(delivery, str(err))
+        return None
+    return email
 
 
 FAILING = {Outcome.FAILED, Outcome.RETRY, Outcome.IN_DOUBT, Outcome.ASK_ESP}

@@ -14,6 +14,7 @@ from enum import StrEnum
 import requests
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused, AnymailRequestsAPIError
 from django.conf import settings
+from django.core.mail import BadHeaderError
 
 from ..merge import MergeError
 
@@ -48,7 +49,8 @@ def send_message(connection, email, addresses: list[str]) -> dict[str, Result]:
         return {a: Result(Outcome.FAILED, reason=_recipient_reason(email, a) or str(err)) for a in addresses}
     except AnymailRequestsAPIError as err:
         return dict.fromkeys(addresses, _classify_api_error(err))
-    except (AnymailError, MergeError) as err:
+    except (AnymailError, MergeError, BadHeaderError) as err:
+        # Refused before anything left (anymail validation, Django's header-injection check).
         return dict.fromkeys(addresses, Result(Outcome.FAILED, reason=str(err)))
     except OSError as err:
         # Non-anymail backends (SMTP, outbox): the message was not handed over.

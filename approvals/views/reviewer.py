@@ -6,6 +6,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from .. import guards, review_evidence, selectors, workflow
@@ -74,6 +75,7 @@ def review(request, pk: int):
     })
 
 
+@xframe_options_sameorigin
 @role_required(Role.REVIEWER, Role.DRAFTER, Role.AUDITOR)
 def preview_html(request, pk: int, recipient_pk: int):
     """The drafter's HTML, sanitised, for an iframe sandbox: no scripts, no same origin."""
@@ -85,7 +87,9 @@ def preview_html(request, pk: int, recipient_pk: int):
         html = ""
         messages.error(request, str(err))
     response = HttpResponse(html or "", content_type="text/html; charset=utf-8")
-    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+    # Only the review page (same origin) may frame it; inside, nothing runs and nothing loads.
+    response["Content-Security-Policy"] = (
+        "sandbox; default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"
     return response

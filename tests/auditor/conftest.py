@@ -8,14 +8,6 @@ from tests.conftest import make_user
 
 
 @pytest.fixture
-def client_for(client):
-    def login(user):
-        client.force_login(user)
-        return client
-    return login
-
-
-@pytest.fixture
 def drafter2(db, django_user_model):
     return make_user(django_user_model, "drafter2", Role.DRAFTER)
 

@@ -4,8 +4,8 @@ tick an acknowledge finding by name before the approval goes through."""
 import pytest
 
 from approvals.models import Campaign
-from tests.browser.conftest import sign_in
 from tests.browser.test_journey import cp932_csv
+from tests.conftest import sign_in
 from tests.samples import NEWSLETTER_PDF
 
 pytestmark = pytest.mark.browser

@@ -7,8 +7,7 @@ from email.utils import getaddresses
 import pytest
 
 from approvals.models import Campaign
-from tests.browser.conftest import sign_in
-from tests.conftest import wait_for
+from tests.conftest import sign_in, wait_for
 from tests.samples import NEWSLETTER_PDF
 
 pytestmark = [pytest.mark.browser, pytest.mark.worker]

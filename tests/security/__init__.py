@@ -1,0 +1,1 @@
+"""Security tests: each fails when the protection it names is removed."""
