@@ -126,7 +126,7 @@ def test_esp_errors_on_a_fifth_of_calls_end_in_exactly_one_delivery_within_the_r
     wait_until_finished(campaign.pk)
 
     statuses = ledger_matches_esp(campaign, fault_esp)
-    assert statuses[Status.SENT] == 200
+    assert statuses[Status.SENT] == 200, not_sent(campaign)
     assert busiest_second(fault_esp.request_times) <= rate + 1  # the burst of one token
 
 
@@ -186,6 +186,12 @@ def test_two_workers_double_approval_and_double_dispatch_send_once(
 
     statuses = ledger_matches_esp(campaign, fault_esp)
     assert statuses[Status.SENT] == 500
+
+
+def not_sent(campaign: Campaign) -> list[tuple[str, str, str, int]]:
+    """For a failure message: what happened to the deliveries that were not sent."""
+    rows = campaign.deliveries.exclude(status=Status.SENT).values_list("email", "status", "error", "attempts")
+    return list(rows)
 
 
 def busiest_second(times: list[float]) -> int:
