@@ -255,3 +255,20 @@ def test_batch_backend_settles_a_failed_call_by_the_esp_log(drafter, reviewer, s
     send_all(campaign.pk)
     assert esp.accepted_by_recipient() == {r["メールアドレス"]: 1 for r in rows}
     assert set(campaign.deliveries.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_campaign_does_not_finish_while_another_worker_holds_or_retries_a_delivery(
+        drafter, reviewer, sender, esp):
+    from approvals.delivery import ledger
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(3))
+    engine.start(campaign.pk)
+    [held] = ledger.claim_batch(campaign.pk, 1)  # another worker is sending this one
+    while engine.send_batch(campaign.pk).again_in == 0:
+        pass
+    campaign.refresh_from_db()
+    assert campaign.state == State.SENDING
+    ledger.retry_later(held, "429 from the ESP", delay_seconds=60)  # it hands it back for later
+    assert engine.send_batch(campaign.pk).again_in > 0
+    campaign.refresh_from_db()
+    assert campaign.state == State.SENDING

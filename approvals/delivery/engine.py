@@ -234,7 +234,9 @@ def _ask_esp(delivery: Delivery, result: Result) -> Result:
 
 def _look_again(campaign: Campaign) -> float | None:
     wait = ledger.seconds_until_next_due(campaign.pk)
-    if wait is None and not campaign.deliveries.filter(status=Delivery.Status.SENDING).exists():
+    # One query decides "settled": another worker may be turning a claimed delivery back
+    # into a pending retry right now, which two separate queries could both miss.
+    if wait is None and ledger.all_settled(campaign.pk):
         workflow.finish_sending(campaign, ledger.counts(campaign.pk))
     return wait
 

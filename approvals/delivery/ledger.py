@@ -124,6 +124,11 @@ def mark_stale_in_doubt(older_than_seconds: int) -> int:
     )
 
 
+def all_settled(campaign_id: int) -> bool:
+    """No delivery is waiting or being sent: the campaign may finish."""
+    return not Delivery.objects.filter(campaign_id=campaign_id, status__in=[Status.PENDING, Status.SENDING]).exists()
+
+
 def counts(campaign_id: int) -> dict[str, int]:
     rows = Delivery.objects.filter(campaign_id=campaign_id).values("status").annotate(n=Count("id"))
     result = Counter({status: 0 for status in Status.values})
