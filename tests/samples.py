@@ -1,5 +1,9 @@
 """Sample files the tests attach: built here, byte for byte, so nothing is fetched."""
 
+import io
+
+from openpyxl import Workbook
+
 
 def make_pdf(*lines: str) -> bytes:
     """A one-page PDF written by hand (pypdf cannot lay out text), one text line per argument (Latin-1)."""
@@ -26,3 +30,13 @@ def make_pdf(*lines: str) -> bytes:
 
 
 NEWSLETTER_PDF = make_pdf("City Newsletter - November", "Autumn festival on 20 November at the central park.")
+
+
+def xlsx(rows: list[list]) -> bytes:
+    """A workbook whose first sheet holds these rows."""
+    workbook = Workbook()
+    for row in rows:
+        workbook.active.append(row)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

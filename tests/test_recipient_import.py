@@ -9,9 +9,9 @@ import zipfile
 
 import pytest
 from django.utils import translation
-from openpyxl import Workbook
 
 from approvals.recipients import ListError, RecipientTable, read_recipient_list
+from tests.samples import xlsx
 
 MB = 1024 * 1024
 
@@ -31,15 +31,6 @@ def refusal(data: bytes, filename: str = "list.csv", **limits) -> str:
     with pytest.raises(ListError) as caught:
         read(data, filename, **limits)
     return str(caught.value)
-
-
-def xlsx(rows: list[list]) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def rewrite_member(data: bytes, name: str, change) -> bytes:

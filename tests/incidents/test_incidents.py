@@ -6,9 +6,6 @@ preflight and review code a person would use, asserts the specific finding, and
 that nothing reached the (fake) ESP.
 """
 
-import io
-
-import openpyxl
 import pytest
 from django.conf import settings
 from django.urls import reverse
@@ -25,7 +22,7 @@ from tests.factories import (
     review_everything,
     submitted_campaign,
 )
-from tests.samples import NEWSLETTER_PDF
+from tests.samples import NEWSLETTER_PDF, xlsx
 
 State = Campaign.State
 
@@ -128,14 +125,7 @@ def test_incident_06_private_sender_address_is_refused_and_a_resend_needs_a_new_
 
 
 def list_as_xlsx(rows) -> bytes:
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.append(list(rows[0].keys()))
-    for row in rows:
-        sheet.append(list(row.values()))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
+    return xlsx([list(rows[0].keys()), *(list(row.values()) for row in rows)])
 
 
 def test_incident_09_the_recipient_list_attached_instead_of_the_newsletter_is_blocked(drafter, sender, esp):

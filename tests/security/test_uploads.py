@@ -12,11 +12,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
-from openpyxl import Workbook
 
 from approvals import workflow
 from approvals.models import Attachment, Campaign
 from tests.factories import csv_bytes, draft_campaign, members, submitted_campaign
+from tests.samples import xlsx
 
 from .conftest import PDF
 
@@ -137,15 +137,6 @@ def test_a_real_pdf_is_accepted(campaign, drafter_client):
 
 
 # --- Zip bombs and entity bombs in recipient lists ---------------------------------------
-
-
-def xlsx(rows) -> bytes:
-    workbook = Workbook()
-    for row in rows:
-        workbook.active.append(row)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
 
 
 def with_member(data: bytes, name: str, change) -> bytes:
