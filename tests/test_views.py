@@ -167,3 +167,12 @@ def test_progress_reports_counts_rate_and_time_left(client_for, drafter, reviewe
     data = client_for(reviewer).get(reverse("campaign_progress", args=[campaign.pk])).json()
     assert data["counts"]["sent"] == 2 and data["counts"]["pending"] == 2 and data["total"] == 4
     assert data["rate_per_second"] > 0 and data["eta_seconds"] is not None
+
+
+@pytest.mark.parametrize("row", ["abc", "", "999"])
+def test_proof_for_a_row_that_does_not_exist_is_a_message_not_an_error(client_for, drafter, sender, esp, row):
+    campaign = draft_campaign(drafter, sender, members(2))
+    response = client_for(drafter).post(reverse("proof_send", args=[campaign.pk]), {"row": row}, follow=True)
+    assert response.status_code == 200
+    assert any(m.level_tag == "error" for m in response.context["messages"])
+    assert esp.messages() == []

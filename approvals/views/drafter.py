@@ -150,9 +150,13 @@ def columns_drop(request, pk: int):
 @role_required(Role.DRAFTER)
 def proof_send(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    recipient = get_object_or_404(campaign.recipients, row_number=request.POST.get("row") or 0)
-    perform(request, workflow.send_proof, campaign, request.user, recipient,
-            success=_("A proof was sent to %(address)s.") % {"address": request.user.email})
+    row = request.POST.get("row", "")
+    recipient = campaign.recipients.filter(row_number=int(row)).first() if row.isdigit() else None
+    if recipient is None:
+        messages.error(request, _("There is no list row %(row)s; enter a row number from the list.") % {"row": row})
+    else:
+        perform(request, workflow.send_proof, campaign, request.user, recipient,
+                success=_("A proof was sent to %(address)s.") % {"address": request.user.email})
     return redirect("campaign_edit", pk=pk) if campaign.is_editable else back_to(campaign)
 
 
