@@ -1,9 +1,10 @@
-"""The campaign workflow: the only place a campaign's state changes.
+"""The campaign workflow: everything a person does to a campaign, checked on the server.
 
 Every action checks, on the server, the actor's role, separation of duties and
 the campaign's state; performs the change in one transaction; and writes its
-audit event. Views, tasks and the admin call these functions and nothing else
-changes ``Campaign.state``.
+audit event. Views and the admin call these functions; the state table and the
+moves the delivery engine makes on its own live one layer below, in
+``approvals.transitions``, so the engine never imports this module.
 
     draft ──submit──▶ in_review ──approve──▶ approved ──start──▶ sending ──finish──▶ sent
       ▲                   │                                                     └──▶ partly_failed
@@ -17,49 +18,24 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, guards, inspection, review_evidence
+from . import audit, guards, review_evidence
 from .content_hash import compute_content_hash
 from .delivery import ledger
 from .guards.context import unused_columns_of
+from .intake.attachments import AttachmentRefused, inspect_attachment
+from .intake.lists import RecipientTable
 from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
-from .recipients import RecipientTable
 from .rendering import message_id_for
 from .roles import Role, has_role
+from .transitions import TRANSITIONS, NotAllowed, WorkflowError, move, state_refusal
 
 State = Campaign.State
-
-# action -> (states it may start from, state it leads to)
-TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
-    "edit": (frozenset({State.DRAFT, State.REJECTED}), State.DRAFT),
-    "submit": (frozenset({State.DRAFT, State.REJECTED}), State.IN_REVIEW),
-    "approve": (frozenset({State.IN_REVIEW}), State.APPROVED),
-    "reject": (frozenset({State.IN_REVIEW}), State.REJECTED),
-    "cancel": (
-        frozenset({State.DRAFT, State.IN_REVIEW, State.REJECTED, State.APPROVED, State.SENDING, State.PAUSED}),
-        State.CANCELLED,
-    ),
-    "pause": (frozenset({State.SENDING}), State.PAUSED),
-    "resume": (frozenset({State.PAUSED}), State.SENDING),
-    "start_sending": (frozenset({State.APPROVED}), State.SENDING),
-    # The end state of "finish" depends on the ledger: sent or partly_failed.
-    "finish": (frozenset({State.SENDING}), None),
-    # A person chose to resend deliveries that were in doubt.
-    "reopen": (frozenset({State.PARTLY_FAILED}), State.SENDING),
-}
-
-
-class WorkflowError(Exception):
-    """An action that cannot happen now; the message says why, in the user's language."""
-
-
-class NotAllowed(WorkflowError, PermissionDenied):
-    """The user may not do this at all (role or separation of duties)."""
+__all__ = ["TRANSITIONS", "NotAllowed", "WorkflowError", "SubmissionBlocked"]
 
 
 class SubmissionBlocked(WorkflowError):
@@ -94,17 +70,8 @@ def _person_refusal(action: str, campaign: Campaign, user) -> str | None:
     return None
 
 
-def _state_refusal(action: str, campaign: Campaign) -> str | None:
-    sources, _target = TRANSITIONS[action]
-    if campaign.state in sources:
-        return None
-    return _("This is not possible while the campaign is “%(state)s”.") % {
-        "state": campaign.get_state_display()
-    }
-
-
 def can(action: str, campaign: Campaign, user) -> bool:
-    return _person_refusal(action, campaign, user) is None and _state_refusal(action, campaign) is None
+    return _person_refusal(action, campaign, user) is None and state_refusal(action, campaign) is None
 
 
 def _require(action: str, campaign: Campaign, user) -> None:
@@ -113,27 +80,9 @@ def _require(action: str, campaign: Campaign, user) -> None:
     reason = _person_refusal(action, campaign, user)
     if reason:
         raise NotAllowed(reason)
-    reason = _state_refusal(action, campaign)
+    reason = state_refusal(action, campaign)
     if reason:
         raise WorkflowError(reason)
-
-
-def _move(campaign: Campaign, action: str, target: str, **fields) -> None:
-    """Change the state only if it is still one the action may start from.
-
-    A conditional UPDATE, so two concurrent clicks cannot both succeed.
-    """
-    sources, _default = TRANSITIONS[action]
-    updated = Campaign.objects.filter(pk=campaign.pk, state__in=sources).update(
-        state=target, updated_at=timezone.now(), **fields
-    )
-    if not updated:
-        campaign.refresh_from_db()
-        raise WorkflowError(
-            _("This is not possible while the campaign is “%(state)s”.")
-            % {"state": campaign.get_state_display()}
-        )
-    campaign.refresh_from_db()
 
 
 def _note_contributor(campaign: Campaign, user) -> None:
@@ -145,7 +94,7 @@ def _begin_edit(campaign: Campaign, user) -> None:
     _require("edit", campaign, user)
     _note_contributor(campaign, user)
     if campaign.state != State.DRAFT:
-        _move(campaign, "edit", State.DRAFT)
+        move(campaign, "edit", State.DRAFT)
 
 
 # --- Drafting ------------------------------------------------------------------------
@@ -254,8 +203,8 @@ def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content
     """
     limits = settings.MAILGUARD
     try:
-        inspected = inspection.inspect_attachment(filename, data, max_bytes=limits["MAX_ATTACHMENT_BYTES"])
-    except inspection.AttachmentRefused as err:
+        inspected = inspect_attachment(filename, data, max_bytes=limits["MAX_ATTACHMENT_BYTES"])
+    except AttachmentRefused as err:
         raise WorkflowError(str(err)) from err
     if not inspected.allowed:
         raise WorkflowError(f"{filename}: {inspected.reason}")
@@ -312,7 +261,7 @@ def submit(campaign: Campaign, user) -> None:
     with transaction.atomic():
         content_hash = compute_content_hash(campaign)
         stored = [f.as_dict() for f in findings]
-        _move(campaign, "submit", State.IN_REVIEW, submitted_hash=content_hash, findings=stored)
+        move(campaign, "submit", State.IN_REVIEW, submitted_hash=content_hash, findings=stored)
         _note_contributor(campaign, user)
         audit.record(
             "submitted", actor=user, campaign=campaign, content_hash=content_hash,
@@ -348,7 +297,7 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowl
     with transaction.atomic():
         content_hash = _check_seen_version(campaign, seen_hash)
         now = timezone.now()
-        _move(
+        move(
             campaign, "approve", State.APPROVED,
             approved_by=user, approved_hash=content_hash, approved_at=now, send_after=now + hold,
             canary_size=settings.MAILGUARD["CANARY_SIZE"] or None,
@@ -381,7 +330,7 @@ def reject(campaign: Campaign, user, comment: str) -> None:
     if not comment.strip():
         raise WorkflowError(_("Say what the drafter should change."))
     with transaction.atomic():
-        _move(campaign, "reject", State.REJECTED)
+        move(campaign, "reject", State.REJECTED)
         Review.objects.create(
             campaign=campaign, reviewer=user, decision=Review.Decision.REJECTED,
             comment=comment, content_hash=campaign.submitted_hash,
@@ -395,7 +344,7 @@ def reject(campaign: Campaign, user, comment: str) -> None:
 def cancel(campaign: Campaign, user, reason: str = "") -> None:
     _require("cancel", campaign, user)
     with transaction.atomic():
-        _move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
+        move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
         stopped = ledger.cancel_pending(campaign.pk)
         audit.record("cancelled", actor=user, campaign=campaign, reason=reason, stopped=stopped)
 
@@ -404,37 +353,16 @@ def pause(campaign: Campaign, user, reason: str = "") -> None:
     """No further batch starts; the one in flight finishes (its messages are already handed over)."""
     _require("pause", campaign, user)
     with transaction.atomic():
-        _move(campaign, "pause", State.PAUSED, pause_reason=reason or _("Paused by %(user)s.") % {
+        move(campaign, "pause", State.PAUSED, pause_reason=reason or _("Paused by %(user)s.") % {
             "user": user.get_username()})
         audit.record("paused", actor=user, campaign=campaign, reason=reason)
-
-
-def pause_automatically(campaign: Campaign, reason: str) -> None:
-    """The engine stops itself (e.g. after consecutive failures) and says why."""
-    try:
-        _move(campaign, "pause", State.PAUSED, pause_reason=reason)
-    except WorkflowError:
-        return
-    audit.record("paused", campaign=campaign, reason=reason, automatic=True)
-
-
-def end_canary_stage(campaign: Campaign) -> None:
-    """The first recipients are out: pause until a person has checked them and resumes."""
-    size = campaign.canary_size
-    reason = _("Staged send: the first %(count)d recipients were sent. Check them, then resume.") % {
-        "count": size}
-    try:
-        _move(campaign, "pause", State.PAUSED, pause_reason=reason, canary_size=None)
-    except WorkflowError:
-        return
-    audit.record("canary_paused", campaign=campaign, sent=size)
 
 
 def resume(campaign: Campaign, user) -> None:
     """Continue exactly where sending stopped: only deliveries still pending are sent."""
     _require("resume", campaign, user)
     with transaction.atomic():
-        _move(campaign, "resume", State.SENDING, pause_reason="")
+        move(campaign, "resume", State.SENDING, pause_reason="")
         audit.record("resumed", actor=user, campaign=campaign)
         transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, None))
 
@@ -533,40 +461,6 @@ def _enqueue_dispatch(campaign_id: int, send_after) -> None:
     dispatch_campaign.apply_async((campaign_id,), eta=send_after)
 
 
-# --- Sending (called by the delivery engine as the system actor) ---------------------
-
-
-def start_sending(campaign: Campaign) -> bool:
-    """approved → sending once the content is verified; False if someone else already started."""
-    try:
-        _move(campaign, "start_sending", State.SENDING, sending_started_at=timezone.now())
-    except WorkflowError:
-        return False
-    audit.record("sending_started", campaign=campaign, content_hash=campaign.approved_hash)
-    return True
-
-
-def refuse_changed_content(campaign: Campaign, found_hash: str) -> None:
-    """The content no longer matches the approval: stop everything, loudly."""
-    with transaction.atomic():
-        _move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
-        ledger.cancel_pending(campaign.pk, _("Content changed after approval."))
-        audit.record(
-            "send_refused_content_changed", campaign=campaign,
-            content_hash=found_hash, approved_hash=campaign.approved_hash,
-        )
-
-
-def finish_sending(campaign: Campaign, counts: dict[str, int]) -> None:
-    failed = counts.get(Delivery.Status.FAILED, 0) + counts.get(Delivery.Status.IN_DOUBT, 0)
-    target = State.PARTLY_FAILED if failed else State.SENT
-    try:
-        _move(campaign, "finish", target, finished_at=timezone.now())
-    except WorkflowError:
-        return
-    audit.record("sending_finished", campaign=campaign, content_hash=campaign.approved_hash, **counts)
-
-
 def can_resolve_in_doubt(user) -> bool:
     return has_role(user, Role.REVIEWER) or user.is_superuser
 
@@ -588,7 +482,7 @@ def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], rese
             actor=user, campaign=campaign, deliveries=ids[:1000], count=changed,
         )
         if resend and changed and campaign.state == State.PARTLY_FAILED:
-            _move(campaign, "reopen", State.SENDING)
+            move(campaign, "reopen", State.SENDING)
         if resend and changed:
             transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, None))
     return changed

@@ -139,8 +139,8 @@ def run_campaign(size: int, esp, users, worker_pids: list[int]) -> dict:
     from django.conf import settings
 
     from approvals import guards, workflow
+    from approvals.intake.lists import read_recipient_list
     from approvals.models import Campaign
-    from approvals.recipients import read_recipient_list
     from tests.factories import review_everything
 
     drafter, reviewer, sender = users

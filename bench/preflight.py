@@ -84,9 +84,9 @@ def run(rows: int) -> None:
 
     from approvals import guards, workflow
     from approvals.guards.context import PreflightContext
+    from approvals.intake.lists import read_recipient_list
     from approvals.management.commands.seed_demo import ensure_groups
     from approvals.models import SenderIdentity
-    from approvals.recipients import read_recipient_list
     from approvals.roles import Role
 
     drafter = get_user_model().objects.create_user("bench-drafter", "drafter@example.jp", "bench-password")

@@ -6,8 +6,8 @@ import io
 from django.conf import settings
 
 from approvals import guards, review_evidence, workflow
+from approvals.intake.lists import read_recipient_list
 from approvals.models import ReviewActivity
-from approvals.recipients import read_recipient_list
 
 
 def csv_bytes(rows: list[dict[str, str]], encoding: str = "utf-8") -> bytes:

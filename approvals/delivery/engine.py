@@ -13,7 +13,7 @@ from django.core.mail import get_connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import audit, workflow
+from .. import audit, transitions
 from ..content_hash import compute_content_hash
 from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
@@ -43,9 +43,9 @@ def start(campaign_id: int) -> bool:
     found = _current_hash(campaign)
     if found != campaign.approved_hash:
         log.error("campaign %s changed after approval; refusing to send", campaign_id)
-        workflow.refuse_changed_content(campaign, found)
+        transitions.refuse_changed_content(campaign, found)
         return False
-    if not workflow.start_sending(campaign):
+    if not transitions.start_sending(campaign):
         return False
     _send_seed_copies(campaign)
     return True
@@ -76,7 +76,7 @@ def send_batch(campaign_id: int) -> BatchReport:
     if campaign.canary_size is not None:
         size = min(size, _canary_room(campaign))
         if size <= 0:
-            workflow.end_canary_stage(campaign)
+            transitions.end_canary_stage(campaign)
             return BatchReport(0, None)
     deliveries = ledger.claim_batch(campaign_id, size)
     if deliveries:
@@ -140,7 +140,7 @@ def _send_individually(campaign, deliveries, attachments, connection) -> None:
         _record(delivery, result)
         consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0
         if consecutive_failures >= limits["AUTO_PAUSE_AFTER_FAILURES"]:
-            workflow.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
+            transitions.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
             ledger.release(deliveries[index + 1:])
             return
 
@@ -237,7 +237,7 @@ def _look_again(campaign: Campaign) -> float | None:
     # One query decides "settled": another worker may be turning a claimed delivery back
     # into a pending retry right now, which two separate queries could both miss.
     if wait is None and ledger.all_settled(campaign.pk):
-        workflow.finish_sending(campaign, ledger.counts(campaign.pk))
+        transitions.finish_sending(campaign, ledger.counts(campaign.pk))
     return wait
 
 

@@ -1,6 +1,6 @@
 """Checks on the attachments (incident 9: a city attached its recipient list instead of the newsletter).
 
-Each file is read and inspected again at every preflight (``approvals.inspection``
+Each file is read and inspected again at every preflight (``approvals.intake.attachments``
 sniffs the real type, refuses executables and macro files and extracts the text).
 The extracted text is then compared with this campaign's list:
 
@@ -26,7 +26,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from ..inspection import AttachmentRefused, inspect_attachment, suspicious_filename
+from ..intake.attachments import AttachmentRefused, inspect_attachment, suspicious_filename
 from ..models import Attachment
 from .context import PreflightContext
 from .findings import Finding, Severity, row_summary

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 from .. import guards, selectors, workflow
 from ..forms import AttachmentForm, CampaignCreateForm, CancelForm, ColumnsForm, ListUploadForm, MessageForm
 from ..guards.context import unused_columns_of
-from ..recipients import ListError, read_recipient_list
+from ..intake.lists import ListError, read_recipient_list
 from ..roles import Role
 from .common import back_to, perform, role_required
 

@@ -13,8 +13,8 @@ from email_validator import EmailNotValidError, validate_email
 from approvals.guards import recipients
 from approvals.guards.context import PreflightContext, Row
 from approvals.guards.findings import Severity
+from approvals.intake.lists import read_recipient_list
 from approvals.models import Campaign
-from approvals.recipients import read_recipient_list
 from tests.factories import csv_bytes, members
 
 COLUMNS = ["氏名", "メールアドレス", "会員番号", "備考"]

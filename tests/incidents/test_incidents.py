@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from approvals import workflow
 from approvals.delivery import engine
+from approvals.intake.lists import read_recipient_list
 from approvals.models import Campaign, InternalDomain, SenderIdentity, Suppression
-from approvals.recipients import read_recipient_list
 from tests.factories import (
     approve_after_review,
     csv_bytes,

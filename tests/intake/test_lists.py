@@ -10,7 +10,7 @@ import zipfile
 import pytest
 from django.utils import translation
 
-from approvals.recipients import ListError, RecipientTable, read_recipient_list
+from approvals.intake.lists import ListError, RecipientTable, read_recipient_list
 from tests.samples import xlsx
 
 MB = 1024 * 1024

@@ -14,7 +14,7 @@ import pytest
 from django.utils import translation
 from pypdf import PdfReader, PdfWriter
 
-from approvals.inspection import (
+from approvals.intake.attachments import (
     AttachmentRefused,
     Inspection,
     inspect_attachment,

@@ -1,0 +1,6 @@
+"""Intake: what enters MailGuard from an upload, read completely or refused with a reason.
+
+``lists`` reads recipient lists (CSV in the encodings Excel writes, XLSX);
+``attachments`` sniffs, judges and extracts the text of attached files. Both
+are pure functions of the uploaded bytes: no database, no side effects.
+"""
