@@ -14,6 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext as _
 
 from . import merge
+from .intake.addresses import sendable_address
 from .models import Campaign, Delivery, Recipient
 
 UNDISCLOSED = "undisclosed-recipients:;"
@@ -44,7 +45,8 @@ def recipient_address(recipient: Recipient) -> str:
     """The To address with its display name; a line break there would inject headers."""
     if any(c in recipient.display_name + recipient.email for c in "\r\n"):
         raise merge.MergeError(_("A display name or address contains a line break, which cannot go into a header."))
-    return formataddr((recipient.display_name, recipient.email)) if recipient.display_name else recipient.email
+    address = sendable_address(recipient.email)
+    return formataddr((recipient.display_name, address)) if recipient.display_name else address
 
 
 def sender_address(campaign: Campaign) -> str:
@@ -64,7 +66,7 @@ def message_id_for(delivery_key: str) -> str:
 def _addresses(campaign: Campaign, recipient: Recipient) -> tuple[list[str], list[str], list[str]]:
     mode = campaign.recipient_mode
     if mode == Campaign.RecipientMode.BCC:
-        return [sender_address(campaign)], [], [recipient.email]
+        return [sender_address(campaign)], [], [sendable_address(recipient.email)]
     if mode == Campaign.RecipientMode.SHARED:
         everyone = [recipient_address(r) for r in campaign.recipients.order_by("row_number")]
         return everyone, [], []

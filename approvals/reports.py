@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 
 from .content_hash import compute_content_hash
 from .guards.context import used_fields_of
+from .guards.texts import display
 from .models import AuditEvent, Campaign, Delivery, Review, ReviewActivity
 
 # Persons above which a leak must be reported to the PPC (APPI as amended 2022).
@@ -114,7 +115,7 @@ def _sensitive(campaign: Campaign, acknowledged: set[str]) -> dict:
         {
             "code": f.get("code", ""),
             "severity": f.get("severity", ""),
-            "message": f.get("message", ""),
+            "message": display(f)["message"],
             "rows": len(f.get("rows") or []),
             "files": list(f.get("files") or []),
             "acknowledged": f.get("key", "") in acknowledged,
@@ -266,7 +267,7 @@ def approved_version(campaign: Campaign) -> dict:
     """What the reviewer approved, what they ticked and opened, and whether it still hashes the same."""
     review = approving_review(campaign)
     acknowledged = set(review.acknowledged) if review else set()
-    findings = [{**f, "acknowledged": f.get("key") in acknowledged} for f in campaign.findings]
+    findings = [{**display(f), "acknowledged": f.get("key") in acknowledged} for f in campaign.findings]
     attachments = []
     for attachment in campaign.attachments.order_by("filename", "id"):
         found = _file_sha256(attachment)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auditor, campaign, common, drafter, reviewer
+from .views import auditor, campaign, common, drafter, findings, reviewer
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -26,6 +26,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/progress/", campaign.campaign_progress, name="campaign_progress"),
     path("campaigns/<int:pk>/attachments/<int:attachment_pk>/", campaign.attachment_download,
          name="attachment_download"),
+    path("campaigns/<int:pk>/findings/<str:key>/", findings.finding_items, name="finding_items"),
     # Reviewer
     path("review/", reviewer.review_queue, name="review_queue"),
     path("review/<int:pk>/", reviewer.review, name="review"),

@@ -27,6 +27,7 @@ from . import audit, guards, review_evidence
 from .content_hash import compute_content_hash
 from .delivery import ledger
 from .guards.context import unused_columns_of
+from .intake.addresses import sendable_address
 from .intake.attachments import AttachmentRefused, inspect_attachment
 from .intake.lists import RecipientTable
 from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
@@ -199,7 +200,9 @@ def choose_columns(campaign: Campaign, user, address_column: str, name_column: s
 def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content_type: str) -> Attachment:
     """Store an attachment after the upload checks: size caps and a type that matches its name.
 
-    What the file contains (addresses, list rows) is judged by the preflight.
+    What the file contains (addresses, list rows) is judged by the preflight. The
+    type stored, and sent, is the one sniffed from the bytes: the browser's
+    ``content_type`` is only recorded (a .txt posted as text/html goes out as text/plain).
     """
     limits = settings.MAILGUARD
     try:
@@ -216,10 +219,11 @@ def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content
         )
     with transaction.atomic():
         _begin_edit(campaign, user)
-        attachment = _store_attachment(campaign, filename, data, content_type)
+        attachment = _store_attachment(campaign, filename, data, inspected.mime)
         audit.record(
             "attachment_added", actor=user, campaign=campaign,
             filename=filename, size=len(data), sha256=attachment.sha256, kind=inspected.kind,
+            content_type=inspected.mime, declared_type=content_type,
         )
     return attachment
 
@@ -440,7 +444,7 @@ def _create_ledger(campaign: Campaign) -> int:
     count = 0
     for recipient_id, email in recipients:
         batch.append(Delivery(
-            campaign=campaign, recipient_id=recipient_id, email=email,
+            campaign=campaign, recipient_id=recipient_id, email=sendable_address(email),
             message_id=message_id_for(uuid.uuid4().hex),
         ))
         if len(batch) >= 2000:

@@ -1,16 +1,21 @@
 """Preflight: every check that runs while the drafter edits and again at submission.
 
-Each family of checks lives in its own module; a check takes the loaded
-``PreflightContext`` and yields ``Finding``s. A ``BLOCK`` finding stops
+Each check module is named after what it protects (``addresses``, ``similar``,
+``domains``, ``names``, ``columns``, ``content``, ``leaks``, ``attachments``,
+``mode``); the generic algorithms (``distance``, ``confusables``, ``romaji``,
+``address_index``) and the data tables (``tables``, ``approvals.domains``) live
+in modules of their own. A check takes the loaded ``PreflightContext`` (it never
+queries the database itself) and yields ``Finding``s: a ``BLOCK`` finding stops
 submission; ``ACKNOWLEDGE`` findings must be ticked by the reviewer one by one;
-``INFO`` is shown only. To add a check, write a function in the right module
-and list it in ``CHECKS``.
+``INFO`` is shown only. A finding is a code and parameters; ``texts`` says it in
+the reader's language. To add a check, write a function in the right module, a
+sentence for its code in ``texts`` and list the function in ``CHECKS``.
 """
 
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
-from . import attachments, content, messages, mode, names, recipients
+from . import addresses, attachments, columns, content, domains, leaks, mode, names, similar
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
@@ -19,34 +24,39 @@ Check = Callable[[PreflightContext], Iterable[Finding]]
 CHECKS: list[Check] = [
     mode.sender_is_approved,
     mode.recipient_mode_is_allowed,
-    recipients.list_is_present,
-    recipients.addresses_are_valid,
-    recipients.list_size,
-    recipients.missing_values,
-    recipients.addresses_are_unique,
-    recipients.suppressed_addresses,
-    recipients.domain_typos,
-    recipients.similar_addresses,
+    addresses.list_is_present,
+    addresses.addresses_are_valid,
+    addresses.addresses_sent_as_typed,
+    addresses.list_size,
+    columns.missing_values,
+    addresses.addresses_are_unique,
+    addresses.suppressed_addresses,
+    domains.domain_typos,
+    domains.lookalike_domains,
+    similar.similar_addresses,
     names.names_shifted_against_addresses,
     names.display_names_changed,
-    recipients.role_addresses,
-    recipients.internal_external_split,
-    recipients.unused_columns,
+    addresses.role_addresses,
+    addresses.internal_external_split,
+    columns.unused_columns,
     content.message_is_complete,
     content.merge_fields_are_known,
     content.merged_headers_are_safe,
-    messages.messages_carry_no_other_recipients_data,
-    messages.personal_data_patterns,
+    leaks.messages_carry_no_other_recipients_data,
+    leaks.personal_data_patterns,
     attachments.attachments_are_safe,
 ]
 
 
-def run_preflight(campaign: Campaign) -> list[Finding]:
-    context = PreflightContext.load(campaign)
+def run_checks(context: PreflightContext) -> list[Finding]:
     findings: list[Finding] = []
     for check in CHECKS:
         findings.extend(check(context))
     return findings
+
+
+def run_preflight(campaign: Campaign) -> list[Finding]:
+    return run_checks(PreflightContext.load(campaign))
 
 
 def blocking(findings: Iterable[Finding]) -> list[Finding]:
@@ -58,4 +68,5 @@ def needing_acknowledgement(findings: Iterable[dict]) -> list[dict]:
     return [f for f in findings if f["severity"] == Severity.ACKNOWLEDGE]
 
 
-__all__ = ["Finding", "Severity", "PreflightContext", "Row", "run_preflight", "blocking", "needing_acknowledgement"]
+__all__ = ["Finding", "Severity", "PreflightContext", "Row", "run_preflight", "run_checks", "blocking",
+           "needing_acknowledgement"]

@@ -1,7 +1,8 @@
 """Checks on the attachments (incident 9: a city attached its recipient list instead of the newsletter).
 
 Each file is read and inspected again at every preflight (``approvals.intake.attachments``
-sniffs the real type, refuses executables and macro files and extracts the text).
+sniffs the real type, refuses executables, macro files and scripted PDFs and extracts
+the text of every part, embedded files included).
 The extracted text is then compared with this campaign's list:
 
 * the very bytes of the uploaded list -> blocked;
@@ -10,9 +11,10 @@ The extracted text is then compared with this campaign's list:
   values (e.g. name and member number) occur in the text -> blocked;
 * more than five addresses of any kind -> blocked (a list of other people).
 
-A file that cannot be read inside (encrypted, legacy format, damaged) and a
+A file that cannot be read completely (encrypted, legacy format, damaged) and a
 file whose name looks like a list (名簿, リスト, ...) must be acknowledged by
-the reviewer, who has to open it.
+the reviewer, who has to open it; whatever text could be recovered from it is
+scanned all the same.
 """
 
 from __future__ import annotations
@@ -23,23 +25,18 @@ from collections import Counter
 from collections.abc import Iterator
 
 from django.conf import settings
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from ..intake.attachments import AttachmentRefused, inspect_attachment, suspicious_filename
-from ..models import Attachment
-from .context import PreflightContext
-from .findings import Finding, Severity, row_summary
-from .messages import EMAIL, normalise
+from .address_index import EMAIL, AddressOwners, normalise
+from .context import AttachmentFile, PreflightContext
+from .findings import Finding, Severity, sorted_rows
 
-__all__ = ["attachments_are_safe"]
+__all__ = ["attachments_are_safe", "scan_file"]
 
-MAX_FINDING_ROWS = 1000
 MANY_ADDRESSES = 5  # more addresses than this in one file: a list of people
 LIST_ROWS = 3  # this many rows of the list found in a file: it contains the list
 VALUES_PER_ROW = 2  # distinctive values of a row that must occur for the row to count
 COMMON_VALUE_ROWS = 3  # a value held by this many rows or more (a prefecture, "会員") is not distinctive
-_ADDRESS_JUNK = ".'-_+"
 
 # Cells of a table (CSV, spreadsheet rows, PDF table text): split on these, keep inner spaces.
 _CELL_SEPARATORS = re.compile(r"[\t,;|()\[\]{}<>「」『』【】、。:/\"]+")
@@ -52,72 +49,57 @@ def attachments_are_safe(ctx: PreflightContext) -> Iterator[Finding]:
     total = 0
     for attachment in ctx.attachments:
         total += attachment.size
-        yield from _check_file(ctx, attachment, list_data, limits["MAX_ATTACHMENT_BYTES"])
+        yield from scan_file(ctx, attachment, list_data, limits["MAX_ATTACHMENT_BYTES"])
     limit = limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"]
     if total > limit:
-        yield Finding(
-            "attachment.too_large_together",
-            Severity.BLOCK,
-            _("The attachments together are %(size)s MB, more than the limit of %(limit)s MB per campaign. "
-              "Remove some, or send a link to the files instead.")
-            % {"size": _megabytes(total), "limit": _megabytes(limit)},
-            files=tuple(a.filename for a in ctx.attachments),
-        )
+        yield Finding("attachment.too_large_together", Severity.BLOCK,
+                      {"size": _megabytes(total), "limit": _megabytes(limit)},
+                      files=tuple(a.filename for a in ctx.attachments))
 
 
 def _megabytes(size: int) -> str:
     return f"{size / 1_048_576:,.1f}".removesuffix(".0")
 
 
-def _check_file(ctx: PreflightContext, attachment: Attachment, list_data: _ListData,
-                max_bytes: int) -> Iterator[Finding]:
+def scan_file(ctx: PreflightContext, attachment: AttachmentFile, list_data: _ListData | None = None,
+              max_bytes: int | None = None) -> Iterator[Finding]:
+    """The findings about one file: refused, unreadable, or carrying the list's data."""
+    list_data = list_data or _ListData(ctx)
+    max_bytes = max_bytes or settings.MAILGUARD["MAX_ATTACHMENT_BYTES"]
     name = attachment.filename
     files = (name,)
 
-    def block(code: str, message: str, rows: tuple[int, ...] = ()) -> Finding:
-        return Finding(code, Severity.BLOCK, message, rows=rows, files=files)
+    def block(code: str, params: dict | None = None, rows: tuple[int, ...] = ()) -> Finding:
+        return Finding(code, Severity.BLOCK, {"name": name, **(params or {})}, rows=rows, files=files)
 
-    try:
-        with attachment.file.open("rb") as stream:
-            data = stream.read()
-    except (OSError, ValueError):
-        yield block("attachment.unreadable",
-                    _("“%(name)s” could not be read from storage. Remove it and attach it again.") % {"name": name})
+    data = attachment.data
+    if data is None:
+        yield block("attachment.unreadable")
         return
     list_sha256 = ctx.campaign.list_sha256
     if list_sha256 and hashlib.sha256(data).hexdigest() == list_sha256:
-        yield block("attachment.is_the_list",
-                    _("“%(name)s” is the recipient list itself (the same file that was uploaded as the list). "
-                      "Every recipient would receive everyone's data. Remove it and attach the file you meant "
-                      "to send.") % {"name": name})
+        yield block("attachment.is_the_list")
         return
     try:
         inspection = inspect_attachment(name, data, max_bytes=max_bytes)
     except AttachmentRefused as exc:
-        yield block("attachment.refused", _("“%(name)s”: %(reason)s") % {"name": name, "reason": exc})
+        yield block("attachment.refused", {"reason": str(exc)})
         return
     if not inspection.allowed:
-        yield block("attachment.refused", _("“%(name)s”: %(reason)s Remove it.")
-                    % {"name": name, "reason": inspection.reason})
+        yield block("attachment.refused", {"reason": _reason_data(inspection.reason)})
         return
-    if inspection.text is None:
-        yield Finding(
-            "attachment.not_inspectable",
-            Severity.ACKNOWLEDGE,
-            _("“%(name)s” cannot be inspected: %(reason)s — open it and check it contains no personal data.")
-            % {"name": name, "reason": inspection.reason},
-            files=files,
-        )
-    else:
-        yield from _scan_text(name, inspection.text, list_data, block)
+    text = inspection.text
+    if text is None:
+        yield Finding("attachment.not_inspectable", Severity.ACKNOWLEDGE,
+                      {"name": name, "reason": _reason_data(inspection.reason)}, files=files)
+        text = inspection.salvaged  # what could be read is scanned all the same
+    yield from _scan_text(name, text, list_data, block)
     if suspicious_filename(name):
-        yield Finding(
-            "attachment.looks_like_a_list",
-            Severity.ACKNOWLEDGE,
-            _("The name “%(name)s” looks like a list (名簿, リスト, 一覧, members…); open it before approving "
-              "and make sure it is not a list of people.") % {"name": name},
-            files=files,
-        )
+        yield Finding("attachment.looks_like_a_list", Severity.ACKNOWLEDGE, {"name": name}, files=files)
+
+
+def _reason_data(reason) -> dict | str:
+    return reason.as_data() if hasattr(reason, "as_data") else str(reason)
 
 
 def _scan_text(name: str, text: str, list_data: _ListData, block) -> Iterator[Finding]:
@@ -125,43 +107,18 @@ def _scan_text(name: str, text: str, list_data: _ListData, block) -> Iterator[Fi
     found: dict[str, None] = {}  # every address in the file, in order
     list_rows: list[int] = []
     for match in EMAIL.finditer(norm):
-        address = match.group().replace("%40", "@")
-        owners = list_data.address_owners.get(address)
-        if owners is None and address[0] in _ADDRESS_JUNK:
-            address = address.lstrip(_ADDRESS_JUNK)
-            owners = list_data.address_owners.get(address)
+        address, owners = list_data.addresses.lookup(match.group())
         found.setdefault(address)
         if owners:
             list_rows.extend(owners)
     if list_rows:
-        rows = sorted(set(list_rows))
-        yield block(
-            "attachment.list_addresses",
-            ngettext(
-                "“%(name)s” contains %(count)d address of a recipient on the list (row %(rows)s).",
-                "“%(name)s” contains %(count)d addresses of recipients on the list (rows %(rows)s).",
-                len(rows),
-            ) % {"name": name, "count": len(rows), "rows": row_summary(rows)}
-            + " " + _("Every recipient would receive them. Remove the file and attach the one you meant to send."),
-            rows=tuple(rows[:MAX_FINDING_ROWS]),
-        )
+        rows = sorted_rows(list_rows)
+        yield block("attachment.list_addresses", {"count": len(rows)}, rows=rows)
     elif len(found) > MANY_ADDRESSES:
-        yield block(
-            "attachment.many_addresses",
-            _("“%(name)s” contains many addresses (%(count)d, e.g. %(examples)s). Every recipient would "
-              "receive them. Remove the file, or remove the addresses from it.")
-            % {"name": name, "count": len(found), "examples": ", ".join(list(found)[:3])},
-        )
+        yield block("attachment.many_addresses", {"count": len(found), "examples": list(found)})
     rows = list_data.rows_in(norm)
     if len(rows) >= LIST_ROWS:
-        yield block(
-            "attachment.list_rows",
-            _("“%(name)s” contains %(count)d rows of the recipient list (rows %(rows)s): for each, at least "
-              "two of its values, such as name and member number, are in the file. Remove the file and "
-              "attach the one you meant to send.")
-            % {"name": name, "count": len(rows), "rows": row_summary(rows)},
-            rows=tuple(rows[:MAX_FINDING_ROWS]),
-        )
+        yield block("attachment.list_rows", {"count": len(rows)}, rows=tuple(rows))
 
 
 def _tokens(norm: str) -> set[str]:
@@ -205,16 +162,13 @@ class _ListData:
 
     def __init__(self, ctx: PreflightContext):
         self._rows = ctx.rows
-        self._addresses: dict[str, list[int]] | None = None
+        self._addresses: AddressOwners | None = None
         self._keys: list[tuple[int, frozenset[str]]] | None = None
 
     @property
-    def address_owners(self) -> dict[str, list[int]]:
+    def addresses(self) -> AddressOwners:
         if self._addresses is None:
-            self._addresses = {}
-            for row in self._rows:
-                if row.email:
-                    self._addresses.setdefault(normalise(row.email.strip()), []).append(row.row_number)
+            self._addresses = AddressOwners((row.address, row.row_number) for row in self._rows)
         return self._addresses
 
     @property

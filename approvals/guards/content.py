@@ -2,25 +2,25 @@
 
 from collections.abc import Iterator
 
-from django.utils.translation import gettext as _
-
 from .. import merge
 from .context import PreflightContext
-from .findings import Finding, Severity, row_summary
+from .findings import Finding, Severity
 
 
 def message_is_complete(ctx: PreflightContext) -> Iterator[Finding]:
     if not ctx.campaign.subject.strip():
-        yield Finding("message.no_subject", Severity.BLOCK, _("Write a subject."))
+        yield Finding("message.no_subject", Severity.BLOCK)
     if not ctx.campaign.body_text.strip():
-        yield Finding("message.no_body", Severity.BLOCK, _("Write the plain-text body."))
+        yield Finding("message.no_body", Severity.BLOCK)
 
 
 def merge_fields_are_known(ctx: PreflightContext) -> Iterator[Finding]:
     c = ctx.campaign
-    for label, text in ((_("Subject"), c.subject), (_("Plain-text body"), c.body_text), (_("HTML body"), c.body_html)):
+    for where, text in (("subject", c.subject), ("text", c.body_text), ("html", c.body_html)):
+        # merge words its problems in the language of the moment; a BLOCK finding is never
+        # stored, so it is read by the person who caused it, in their own language.
         for problem in merge.check_template(text, c.columns):
-            yield Finding("merge.unknown_field", Severity.BLOCK, f"{label}: {problem}")
+            yield Finding("merge.unknown_field", Severity.BLOCK, {"where": where, "problem": problem})
 
 
 def merged_headers_are_safe(ctx: PreflightContext) -> Iterator[Finding]:
@@ -33,10 +33,4 @@ def merged_headers_are_safe(ctx: PreflightContext) -> Iterator[Finding]:
                for column in header_columns)
     ]
     if bad_rows:
-        yield Finding(
-            "merge.header_injection",
-            Severity.BLOCK,
-            _("Rows %(rows)s have a line break in a value that goes into the subject or the recipient's "
-              "name. Remove the line breaks in the list and upload it again.") % {"rows": row_summary(bad_rows)},
-            rows=tuple(bad_rows[:1000]),
-        )
+        yield Finding("merge.header_injection", Severity.BLOCK, {"count": len(bad_rows)}, rows=tuple(bad_rows))

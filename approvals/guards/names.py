@@ -2,183 +2,80 @@
 
 Two checks:
 
+* ``names_shifted_against_addresses`` decides which columns hold people's names
+  by their content (values shaped like names whose romanisation turns up in the
+  list's addresses), whatever their header says, and adds every name-shaped
+  column the message merges. In each it looks for each row's name in its own
+  address, in the addresses a few rows above and below, and anywhere in the list.
+  Runs of rows whose names sit in other rows' addresses rather than their own are
+  what a list looks like after a row was inserted or deleted in one column only,
+  or one column was sorted on its own: up or down, whole list or part of it.
 * ``display_names_changed`` compares each row's display name with the name the
-  same address was last sent under in an earlier campaign;
-* ``names_shifted_against_addresses`` romanises each display name (kanji and
-  kana with pykakasi, Hepburn) and looks for it in the address of its own row
-  and of the rows just above and below. Rows whose names sit in a neighbour's
-  address rather than their own are what a list looks like after a row was
-  inserted or deleted in one column only.
+  same address was last sent under (loaded by ``PreflightContext``).
 
-Both are built for 100,000 rows: romanisation is cached per name part, the
-address side is parsed once per row, and the history lookup runs in chunks.
+Both are built for 100,000 rows: romanisation is cached per name part, and a
+sample decides first whether the addresses carry names at all.
 """
 
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
-from django.db.models.functions import Lower
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-
-from ..models import Delivery, Recipient
 from .context import PreflightContext, Row
-from .findings import Finding, Severity, row_summary
+from .findings import Finding, Severity, sorted_rows
+from .romaji import AddressKey, NameKey, address_key, looks_like_name, name_key
 
-MAX_ROWS_IN_FINDING = 1000
-EXAMPLES_IN_MESSAGE = 10
-HISTORY_CHUNK = 1000
-HISTORY_MAX_CHUNKS = 4  # above this many chunks one pass over the history is faster
-MIN_TOKEN = 3  # shorter name parts ("o", "li") match too many addresses by chance
 SAMPLE_ROWS = 1000  # rows romanised first to see whether the addresses carry names at all
-
-# --- Romanisation ------------------------------------------------------------------
-
-_kakasi = None
-
-
-def _converter():
-    """The pykakasi converter, created on first use (loading its dictionaries takes a moment)."""
-    global _kakasi
-    if _kakasi is None:
-        import pykakasi
-
-        _kakasi = pykakasi.kakasi()
-    return _kakasi
-
-
-# Variant kanji that pykakasi does not know (it drops them or repeats the neighbour).
-_ITAIJI = str.maketrans({"髙": "高", "﨑": "崎", "𠮷": "吉", "濵": "浜", "德": "徳", "瀨": "瀬"})
-# Honorifics and titles that are not part of anyone's name.
-_HONORIFICS = re.compile(r"(様|さま|殿|どの|さん|君|くん|ちゃん|先生|御中|各位)$")
-_NAME_SEPARATORS = re.compile(r"[\s,、，・･/／()（）\[\]「」【】.。:：;；]+")
-_LETTERS = re.compile(r"[a-z]+")
-_CJK_OR_KANA = re.compile(r"^[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff々〆ヶ]+$")
-
-# Spellings of the same syllables: Hepburn, Kunrei and what people type in addresses
-# (satou / sato / satoh, shinbashi / simbasi, chihiro / tihiro). Both the names and
-# the addresses are folded to one form before they are compared.
-_CONSONANT_FORMS = (("shi", "si"), ("chi", "ti"), ("tsu", "tu"), ("sh", "sy"), ("ch", "ty"), ("ji", "zi"),
-                    ("j", "zy"), ("fu", "hu"), ("mb", "nb"), ("mp", "np"), ("mm", "nm"))
-_LONG_O = re.compile(r"o[ouh]+")
-_LONG_U = re.compile(r"uu+")
-
-
-@lru_cache(maxsize=200_000)
-def fold_romaji(word: str) -> str:
-    """One spelling for the romanisation variants of a lowercase word: ``satou``, ``satoh`` → ``sato``."""
-    for variant, form in _CONSONANT_FORMS:
-        if variant in word:
-            word = word.replace(variant, form)
-    if "o" in word:
-        word = _LONG_O.sub("o", word)
-    if "uu" in word:
-        word = _LONG_U.sub("u", word)
-    return word
-
-
-def _latin_words(text: str) -> list[str]:
-    return _LETTERS.findall(text.lower())
-
-
-@lru_cache(maxsize=100_000)
-def _kakasi_words(text: str) -> tuple[tuple[str, str], ...]:
-    """(original, hepburn) for each word pykakasi finds in text."""
-    return tuple((item["orig"], item["hepburn"]) for item in _converter().convert(text))
-
-
-# First words of names written without a space (山田太郎 -> 山田), learned as they are
-# romanised, so that the next 山田… only needs its given name converted.
-_learned_family: dict[str, str] = {}
-_LEARNED_MAX = 50_000
-
-
-@lru_cache(maxsize=200_000)
-def _segments(part: str) -> tuple[str, ...]:
-    """The romanised words (Hepburn, lowercase letters) of one part of a name, as pykakasi splits it."""
-    part = part.translate(_ITAIJI)
-    if part.isascii():
-        return tuple(_latin_words(part))
-    if len(part) >= 3 and _CJK_OR_KANA.match(part):
-        for length in (3, 2):
-            head = _learned_family.get(part[:length])
-            if head is not None:
-                return (head, *_segments(part[length:]))
-    words = _kakasi_words(part)
-    if len(words) >= 2 and len(words[0][0]) >= 2 and _CJK_OR_KANA.match(part) and len(_learned_family) < _LEARNED_MAX:
-        _learned_family[words[0][0]] = "".join(_latin_words(words[0][1]))
-    return tuple(w for _, hepburn in words for w in _latin_words(hepburn))
-
-
-@dataclass(frozen=True)
-class NameKey:
-    tokens: frozenset[str]  # the family and given name, romanised and folded, and the whole name
-    full: str  # the whole romanised name without spaces
-
-
-@lru_cache(maxsize=200_000)
-def name_key(display_name: str) -> NameKey:
-    """What to look for in an address for this display name (cached: names repeat across rows).
-
-    Each part of a name written with spaces is one word (純一 is ``zyuniti``, not
-    ``zyun`` and ``iti``); a Japanese name written without a space is split after
-    the family name pykakasi finds (中島みゆき: ``nakazima``, ``miyuki``).
-    """
-    text = unicodedata.normalize("NFKC", display_name).strip()
-    parts = [part for part in (_HONORIFICS.sub("", part) for part in _NAME_SEPARATORS.split(text)) if part]
-    if len(parts) == 1 and not parts[0].isascii():
-        segments = _segments(parts[0])
-        words = [segments[0], "".join(segments[1:])] if len(segments) > 1 else list(segments)
-    else:
-        words = ["".join(_segments(part)) for part in parts]
-    words = [fold_romaji(word) for word in words if word]
-    full = "".join(words)
-    tokens = {word for word in words if len(word) >= MIN_TOKEN}
-    if len(full) >= MIN_TOKEN:
-        tokens.add(full)
-    return NameKey(frozenset(tokens), full)
-
-
-@dataclass(frozen=True)
-class AddressKey:
-    words: str  # the local part's letter runs, folded, joined with "."
-    letters: str  # the same without separators
-
-
-@lru_cache(maxsize=200_000)
-def address_key(email: str) -> AddressKey:
-    local = email.rpartition("@")[0].lower()
-    words = [fold_romaji(w) for w in _LETTERS.findall(local)]
-    return AddressKey(".".join(words), "".join(words))
-
-
-# --- Names shifted against addresses --------------------------------------------------
+NEIGHBOURS = 3  # a name found this many rows above or below is a shift by that many
+MIN_RUN = 2  # shifted rows in a run before it is reported: one coincidence is not a drift
+NAME_SHAPED_SHARE = 0.6  # of a column's values, to be a column of names
+NAMES_IN_ADDRESSES_SHARE = 0.15  # of those, found in the list's addresses
 
 ALIGNED, SHIFTED, NEUTRAL = "aligned", "shifted", "neutral"
 
 
 class _Placement:
-    """Where the names of a list sit among its addresses; rows are romanised on first use."""
+    """Where the names of one column sit among the addresses; rows are romanised on first use."""
 
-    def __init__(self, rows: list[Row]):
+    def __init__(self, rows: list[Row], column: str | None):
         self.rows = rows
+        self.column = column
         self._names: list[NameKey | None] = [None] * len(rows)
         self._addresses: list[AddressKey | None] = [None] * len(rows)
+        self._whole: dict[str, list[int]] | None = None
+
+    def value(self, i: int) -> str:
+        row = self.rows[i]
+        return row.display_name if self.column is None else str(row.data.get(self.column) or "")
 
     def name(self, i: int) -> NameKey:
         key = self._names[i]
         if key is None:
-            key = self._names[i] = name_key(self.rows[i].display_name)
+            value = self.value(i)
+            key = self._names[i] = name_key(value) if looks_like_name(value) else _NO_NAME
         return key
 
     def address(self, i: int) -> AddressKey:
         key = self._addresses[i]
         if key is None:
-            key = self._addresses[i] = address_key(self.rows[i].email)
+            key = self._addresses[i] = address_key(self.rows[i].address)
         return key
+
+    def whole_names(self) -> dict[str, list[int]]:
+        """An address's letters (both word orders) -> its rows: where a whole name is found at once."""
+        if self._whole is None:
+            self._whole = {}
+            for j in range(len(self.rows)):
+                address = self.address(j)
+                keys = {address.letters}
+                words = address.words.split(".")
+                if len(words) == 2:
+                    keys.add(words[1] + words[0])
+                for key in keys:
+                    if len(key) >= 6:
+                        self._whole.setdefault(key, []).append(j)
+        return self._whole
 
     def evidence(self, i: int, j: int) -> set[str]:
         """The parts of row i's name found in row j's address that no other nearby name explains.
@@ -208,16 +105,26 @@ class _Placement:
         return found
 
     def status(self, i: int) -> tuple[str, int]:
-        """Whether row i's name is in its own address, in the next or previous row's, or nowhere."""
-        if not self.name(i).tokens:
+        """Whether row i's name is in its own address, in another row's (and how far), or nowhere."""
+        name = self.name(i)
+        if not name.tokens:
             return NEUTRAL, 0
         if self.evidence(i, i):
             return ALIGNED, 0
-        if i + 1 < len(self.rows) and self.evidence(i, i + 1):
-            return SHIFTED, +1
-        if i > 0 and self.evidence(i, i - 1):
-            return SHIFTED, -1
+        for distance in range(1, NEIGHBOURS + 1):
+            for offset in (distance, -distance):
+                if 0 <= i + offset < len(self.rows) and self.evidence(i, i + offset):
+                    return SHIFTED, offset
+        # The whole name, both parts, in one other address: the column moved further than a few rows.
+        whole = self.whole_names()
+        for key in name.orders:
+            owners = whole.get(key)
+            if owners and i not in owners:
+                return SHIFTED, min(owners, key=lambda j: abs(j - i)) - i
         return NEUTRAL, 0
+
+
+_NO_NAME = NameKey(frozenset(), "")
 
 
 def _sample(count: int) -> range:
@@ -226,20 +133,53 @@ def _sample(count: int) -> range:
 
 @dataclass
 class _Run:
-    rows: list[int]
-    below: int = 0  # rows whose name is in the next row's address
-    above: int = 0
+    rows: list[int] = field(default_factory=list)  # list row numbers of the shifted rows
+    offsets: list[int] = field(default_factory=list)
+
+    def describe(self) -> list:
+        """[first row, last row, offset] — offset 0 when the names came from rows at different distances."""
+        offsets = set(self.offsets)
+        return [self.rows[0], self.rows[-1], self.offsets[0] if len(offsets) == 1 else 0]
 
 
-def names_shifted_against_addresses(ctx: PreflightContext) -> Iterator[Finding]:
+def name_columns(ctx: PreflightContext) -> list[str | None]:
+    """The columns to check: by content, plus merged name-shaped columns; None is the display-name column."""
+    c = ctx.campaign
     rows = ctx.rows
-    if len(rows) < 2 or not any(row.display_name for row in rows):
-        return
-    # Most lists either carry names in their addresses or do not: a spread sample
-    # decides whether romanising every row is worth it.
-    placement = _Placement(rows)
-    if all(placement.status(i)[0] == NEUTRAL for i in _sample(len(rows))):
-        return
+    sample = [rows[i] for i in _sample(len(rows))][:SAMPLE_ROWS]
+    address_words: set[str] = set()
+    for row in sample:
+        key = address_key(row.address)
+        address_words.update(key.words.split("."))
+        address_words.add(key.letters)
+    address_words.discard("")
+    chosen: list[str | None] = []
+    for column in c.columns:
+        if column == c.address_column:
+            continue
+        values = [str(row.data.get(column) or "") for row in sample]
+        values = [v for v in values if v.strip()]
+        shaped = [v for v in values if looks_like_name(v)]
+        if not values or len(shaped) < NAME_SHAPED_SHARE * len(values):
+            continue
+        if column in ctx.used_fields or column == c.name_column:
+            chosen.append(column)
+            continue
+        found = sum(1 for v in shaped if _name_in(name_key(v), address_words))
+        if found >= max(3, NAMES_IN_ADDRESSES_SHARE * len(shaped)):
+            chosen.append(column)
+    if not c.columns and any(row.display_name for row in rows):
+        chosen.append(None)  # a context built without columns: the display names alone
+    return chosen
+
+
+def _name_in(name: NameKey, address_words: set[str]) -> bool:
+    return any(len(token) >= 4 and token in address_words for token in name.tokens) or any(
+        key in address_words for key in name.orders)
+
+
+def _runs(placement: _Placement) -> tuple[list[_Run], int, int]:
+    rows = placement.rows
     runs: list[_Run] = []
     current: _Run | None = None
     aligned = shifted = 0
@@ -253,43 +193,44 @@ def names_shifted_against_addresses(ctx: PreflightContext) -> Iterator[Finding]:
             continue
         shifted += 1
         if current is None:
-            current = _Run([])
+            current = _Run()
             runs.append(current)
         current.rows.append(rows[i].row_number)
-        if offset > 0:
-            current.below += 1
-        else:
-            current.above += 1
-    if not runs:
+        current.offsets.append(offset)
+    return runs, aligned, shifted
+
+
+def names_shifted_against_addresses(ctx: PreflightContext) -> Iterator[Finding]:
+    rows = ctx.rows
+    if len(rows) < 2:
         return
-    described = []
-    for run in runs[:EXAMPLES_IN_MESSAGE]:
-        where = (_("row %(first)d") % {"first": run.rows[0]} if len(run.rows) == 1
-                 else _("rows %(first)d–%(last)d") % {"first": run.rows[0], "last": run.rows[-1]})
-        if run.below and not run.above:
-            how = _("each name matches the address one row below")
-        elif run.above and not run.below:
-            how = _("each name matches the address one row above")
-        else:
-            how = _("names match the addresses of neighbouring rows")
-        described.append(f"{where} ({how})")
-    if len(runs) > EXAMPLES_IN_MESSAGE:
-        described.append("…")
-    shifted_rows = [number for run in runs for number in run.rows]
-    mostly = shifted * 2 > aligned + shifted
-    message = _(
-        "Names and addresses look shifted by one row against each other: %(runs)s. "
-        "In %(shifted)d of the %(named)d rows whose name can be told from the addresses, the name belongs "
-        "to the address above or below, so these people would be greeted with someone else's name. "
-        "Check the list where the shift starts (a row inserted or deleted in one column only), "
-        "correct it and upload it again."
-    ) % {"runs": "; ".join(described), "shifted": shifted, "named": aligned + shifted}
-    yield Finding(
-        "list.names_shifted",
-        Severity.BLOCK if mostly else Severity.ACKNOWLEDGE,
-        message,
-        rows=tuple(shifted_rows[:MAX_ROWS_IN_FINDING]),
-    )
+    for column in name_columns(ctx):
+        placement = _Placement(rows, column)
+        # Most lists either carry names in their addresses or do not: a spread sample
+        # decides whether romanising every row is worth it.
+        if all(placement.status(i)[0] == NEUTRAL for i in _sample(len(rows))):
+            continue
+        runs, aligned, shifted = _runs(placement)
+        runs = [run for run in runs if len(run.rows) >= MIN_RUN]
+        if not runs:
+            continue
+        counted = sum(len(run.rows) for run in runs)
+        items = tuple(tuple(run.describe()) for run in runs)
+        label = column if column is not None else ctx.campaign.name_column
+        yield Finding(
+            "list.names_shifted",
+            Severity.BLOCK if counted * 2 > aligned + shifted else Severity.ACKNOWLEDGE,
+            {"column": label or "", "shifted": counted, "named": aligned + shifted, "runs": len(runs),
+             "examples": [list(item) for item in items]},
+            rows=sorted_rows(number for run in runs for number in _span(run, rows)),
+            items=items,
+        )
+
+
+def _span(run: _Run, rows: list[Row]) -> list[int]:
+    """Every row from the first to the last shifted one: the rows between are part of the drift."""
+    first, last = run.rows[0], run.rows[-1]
+    return [row.row_number for row in rows if first <= row.row_number <= last]
 
 
 # --- Names that changed since the last send -------------------------------------------
@@ -301,70 +242,24 @@ def _comparable_name(name: str) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", name)).casefold()
 
 
-def _previous_names(ctx: PreflightContext, emails: list[str]) -> dict[str, str]:
-    """The display name each address was last sent under in another campaign (lowercased address).
-
-    Recipient has no index on the address alone, so each ``IN`` query scans the sent
-    history once: a short list is looked up in chunks of ``HISTORY_CHUNK``, a long one
-    reads the history in a single pass instead (100,000 addresses against 200,000 sent
-    rows: 0.2 s instead of 9 s for 100 chunks on SQLite).
-    """
-    history = (
-        Recipient.objects.filter(delivery__status=Delivery.Status.SENT)
-        .exclude(campaign_id=ctx.campaign.pk)
-        .annotate(email_lower=Lower("email"))
-        .values_list("email_lower", "display_name", "delivery__sent_at", "pk")
-    )
-    if len(emails) > HISTORY_CHUNK * HISTORY_MAX_CHUNKS:
-        wanted = set(emails)
-        batches: Iterable = [(row for row in history.iterator(chunk_size=5000) if row[0] in wanted)]
-    else:
-        batches = (history.filter(email_lower__in=emails[start:start + HISTORY_CHUNK])
-                   for start in range(0, len(emails), HISTORY_CHUNK))
-    latest: dict[str, tuple[tuple, str]] = {}
-    for batch in batches:
-        for email, name, sent_at, pk in batch:
-            order = (sent_at is not None, sent_at, pk)
-            if email not in latest or order > latest[email][0]:
-                latest[email] = (order, name)
-    return {email: name for email, (_order, name) in latest.items()}
-
-
 def display_names_changed(ctx: PreflightContext) -> Iterator[Finding]:
-    named = [row for row in ctx.rows if row.display_name.strip() and "@" in row.email]
-    if not named:
-        return
-    emails = sorted({row.email.strip().lower() for row in named})
-    previous = _previous_names(ctx, emails)
-    if not previous:
+    if not ctx.history:
         return
     changed = []
-    for row in named:
-        before = previous.get(row.email.strip().lower())
-        if before and _comparable_name(before) != _comparable_name(row.display_name):
-            changed.append((row, before))
-    if not changed:
-        return
-    examples = "; ".join(
-        _("row %(row)d: previously sent as %(before)s, now %(now)s")
-        % {"row": row.row_number, "before": before, "now": row.display_name}
-        for row, before in changed[:EXAMPLES_IN_MESSAGE]
-    ) + ("; …" if len(changed) > EXAMPLES_IN_MESSAGE else "")
-    rows = [row.row_number for row, _before in changed]
-    yield Finding(
-        "list.display_name_changed",
-        Severity.ACKNOWLEDGE,
-        ngettext(
-            "%(count)d address was last mailed under a different name (row %(rows)s): %(examples)s. "
-            "A name that changed can mean the names have slipped against the addresses. Check this row; "
-            "if the name is wrong, correct the list and upload it again.",
-            "%(count)d addresses were last mailed under a different name (rows %(rows)s): %(examples)s. "
-            "A name that changed can mean the names have slipped against the addresses. Check these rows; "
-            "if the names are wrong, correct the list and upload it again.",
-            len(changed),
-        ) % {"count": len(changed), "rows": row_summary(rows), "examples": examples},
-        rows=tuple(rows[:MAX_ROWS_IN_FINDING]),
-    )
+    for row in ctx.rows:
+        if not row.display_name.strip() or "@" not in row.address:
+            continue
+        before = ctx.history.get(row.address.lower())
+        if before and before.name and _comparable_name(before.name) != _comparable_name(row.display_name):
+            changed.append((row.row_number, before.name, row.display_name))
+    if changed:
+        yield Finding(
+            "list.display_name_changed",
+            Severity.ACKNOWLEDGE,
+            {"count": len(changed), "examples": [list(item) for item in changed]},
+            rows=sorted_rows(row for row, _before, _now in changed),
+            items=tuple(changed),
+        )
 
 
-__all__ = ["display_names_changed", "names_shifted_against_addresses", "fold_romaji", "name_key", "address_key"]
+__all__ = ["display_names_changed", "names_shifted_against_addresses", "name_columns"]

@@ -5,6 +5,16 @@ same header/row rules in ``_tabulate``. Whatever cannot be read faithfully
 (garbled text, broken quoting, a workbook built to exhaust the server) is a
 ``ListError`` whose message tells the person what to do. Email syntax is not
 checked here.
+
+Every cell is kept exactly as typed (``髙橋 ①郎`` stays ``髙橋 ①郎``, ``㈱みつばち``
+stays ``㈱みつばち``, spaces around a value stay): what a person receives is what
+was uploaded. Normal forms are for comparing only (blank cells, column names,
+guessing the address column); the sendable form of an address is derived at the
+moment of use (``approvals.intake.addresses``).
+
+Every step is linear in the size of the file, whatever its shape (100,000
+columns, one 50 MB line, a million short rows): no step compares each column or
+row with every other.
 """
 
 import codecs
@@ -16,6 +26,7 @@ import re
 import unicodedata
 import zipfile
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -100,17 +111,17 @@ class RecipientTable:
     def guess_address_column(self) -> str | None:
         """The column most likely to hold the addresses: by name first, then by content."""
         for column in self.columns:
-            if _ADDRESS_NAME.search(column.casefold()):
+            if _ADDRESS_NAME.search(_normalise(column).casefold()):
                 return column
         for column in self.columns:
-            values = [row[column] for row in self.rows if row[column]]
-            if values and sum("@" in value for value in values) * 2 > len(values):
+            values = [row[column] for row in self.rows[:1000] if row[column].strip()]
+            if values and sum("@" in _normalise(value) for value in values) * 2 > len(values):
                 return column
         return None
 
     def guess_name_column(self) -> str | None:
         """The column most likely to hold the name to address people by."""
-        names = [column.casefold() for column in self.columns]
+        names = [_normalise(column).casefold() for column in self.columns]
         for column, name in zip(self.columns, names, strict=True):
             if _NAME_EXACT.fullmatch(name):
                 return column
@@ -154,7 +165,7 @@ def _tabulate(
 ) -> tuple[list[str], list[dict[str, str]], list[int]]:
     """Header, row dicts and Excel row numbers from raw rows (one per spreadsheet row)."""
     numbered = ((number, _clean(cells)) for number, cells in enumerate(records, start=1))
-    columns = next((_header(cells) for _number, cells in numbered if cells), None)
+    columns = next((_header([_normalise(cell) for cell in cells]) for _number, cells in numbered if cells), None)
     if columns is None:
         raise ListError(
             _("The file has no header row. The first row must name the columns, "
@@ -177,18 +188,19 @@ def _tabulate(
 
 
 def _normalise(value: str) -> str:
-    # NFKC turns what Japanese IMEs produce (full-width ＠ and letters, the
-    # ideographic space) into the ASCII that addresses and comparisons need.
+    # For comparing only: NFKC turns what Japanese IMEs produce (full-width ＠ and
+    # letters, the ideographic space) into the ASCII that comparisons need.
     return unicodedata.normalize("NFKC", value).strip()
 
 
 def _clean(cells: list[str]) -> list[str]:
-    cells = [_normalise(cell) for cell in cells]
+    """The row's cells as typed, without the blank ones at its end."""
     # Excel writes separators (or keeps cells) for columns that were only
-    # formatted; empty trailing cells carry nothing, so they are not "extra".
-    while cells and not cells[-1]:
-        cells.pop()
-    return cells
+    # formatted; blank trailing cells carry nothing, so they are not "extra".
+    end = len(cells)
+    while end and not _normalise(cells[end - 1]):
+        end -= 1
+    return cells[:end] if end < len(cells) else cells
 
 
 def _header(cells: list[str]) -> list[str]:
@@ -198,11 +210,13 @@ def _header(cells: list[str]) -> list[str]:
                 _("Column %(number)d of the header row has no name. Give every column a "
                   "name, or delete the empty column.") % {"number": number}
             )
-    duplicates = sorted({name for name in cells if cells.count(name) > 1})
+    # Counted once each (a header of 100,000 columns must not cost 100,000² comparisons).
+    duplicates = sorted(name for name, count in Counter(cells).items() if count > 1)
     if duplicates:
+        shown = ", ".join(f"“{name}”" for name in duplicates[:10]) + (" …" if len(duplicates) > 10 else "")
         raise ListError(
             _("The header row names these columns more than once: %(names)s. Column names "
-              "must be unique.") % {"names": ", ".join(f"“{name}”" for name in duplicates)}
+              "must be unique.") % {"names": shown}
         )
     return cells
 

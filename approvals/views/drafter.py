@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from .. import guards, selectors, workflow
 from ..forms import AttachmentForm, CampaignCreateForm, CancelForm, ColumnsForm, ListUploadForm, MessageForm
 from ..guards.context import unused_columns_of
+from ..guards.texts import displayed
 from ..intake.lists import ListError, read_recipient_list
 from ..roles import Role
 from .common import back_to, perform, role_required
@@ -49,7 +50,7 @@ def campaign_edit(request, pk: int):
         "columns_form": ColumnsForm(columns=campaign.columns, initial={
             "address_column": campaign.address_column, "name_column": campaign.name_column}),
         "attachment_form": AttachmentForm(),
-        "findings": guards.run_preflight(campaign),
+        "findings": displayed(guards.run_preflight(campaign)),
         "unused_columns": unused_columns_of(campaign),
         "recipient_count": campaign.recipients.count(),
         "sample_recipients": campaign.recipients.all()[:5],

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_POST
 
 from .. import guards, review_evidence, selectors, workflow
 from ..forms import ApproveForm, RejectForm
+from ..guards.texts import displayed
 from ..merge import MergeError
 from ..models import Campaign, ReviewActivity
 from ..rendering import render_for
@@ -70,7 +71,8 @@ def review(request, pk: int):
         "reject_form": RejectForm(),
         "can_decide": workflow.can("approve", campaign, request.user),
         "missing": review_evidence.missing_evidence(campaign, request.user),
-        "to_acknowledge": guards.needing_acknowledgement(campaign.findings),
+        "findings": displayed(campaign.findings),
+        "to_acknowledge": displayed(guards.needing_acknowledgement(campaign.findings)),
         "reviews": campaign.reviews.select_related("reviewer"),
     })
 

@@ -42,21 +42,17 @@ inside (only hyphenated or unseparated ones are one token).
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-
 from .. import merge
+from .address_index import EMAIL, AddressOwners, normalise
 from .context import PreflightContext, Row
-from .findings import Finding, Severity, row_summary
+from .findings import Finding, Severity
 
 __all__ = ["messages_carry_no_other_recipients_data", "personal_data_patterns"]
 
-MAX_FINDING_ROWS = 1000
 # At most this many static characters are taken on each side of a merged value
 # (an address is at most 254 characters long).
 WINDOW_CONTEXT = 256
@@ -71,19 +67,15 @@ PASTED_LIST_ROWS = 3
 # More addresses than this in the static text are worth a look.
 STATIC_ADDRESS_LIMIT = 3
 
-# On normalised (lower-case) text. "%40" is "@" percent-encoded, as in unsubscribe links.
-EMAIL = re.compile(r"[a-z0-9._+'-]+(?:@|%40)[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 ID_TOKEN = re.compile(r"[0-9a-z]+(?:[-_][0-9a-z]+)*")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 _LATIN_WORD = re.compile(r"[a-z][a-z'-]*")
 _WHITESPACE = re.compile(r"\s+")
-_DASHES = re.compile("[\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe63]")
 _HAS_DIGIT = re.compile(r"[0-9]")
 # Every character an EMAIL or ID_TOKEN match can contain: the window boundaries.
 _TOKEN_RUN_END = re.compile(r"[a-z0-9._+'%@-]*\Z")
 _TOKEN_RUN_START = re.compile(r"[a-z0-9._+'%@-]*")
 _HTML_SPECIAL = re.compile("[&<>\"']")
-_ADDRESS_JUNK = ".'-_+"
 
 # Japanese phone numbers as people write them (after normalisation): landlines
 # 0X-XXXX-XXXX, 0XX-XXX-XXXX, 0XXX-XX-XXXX and 03(1234)5678, mobiles
@@ -101,15 +93,6 @@ PHONE = re.compile(
 )
 # Twelve digits, optionally in groups of four: the shape of a My Number (個人番号).
 MY_NUMBER = re.compile(r"(?<![0-9])[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![0-9])")
-
-
-def normalise(text: str) -> str:
-    """The one normal form every value and every text is compared in."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-        if _DASHES.search(text):
-            text = _DASHES.sub("-", text)
-    return text.lower()
 
 
 def _id_key(norm: str) -> str | None:
@@ -135,7 +118,7 @@ def _digits(text: str) -> str:
 
 
 def _capped(rows: Iterable[int]) -> tuple[int, ...]:
-    return tuple(sorted(set(rows)))[:MAX_FINDING_ROWS]
+    return tuple(sorted(set(rows)))
 
 
 # --- Templates: static text and placeholders --------------------------------------------
@@ -182,9 +165,9 @@ class _Template:
 def _templates(ctx: PreflightContext) -> list[_Template]:
     c = ctx.campaign
     return [
-        _Template.parse(_("Subject"), "header", c.subject or ""),
-        _Template.parse(_("Plain-text body"), "text", c.body_text or ""),
-        _Template.parse(_("HTML body"), "html", c.body_html or ""),
+        _Template.parse("subject", "header", c.subject or ""),
+        _Template.parse("text", "text", c.body_text or ""),
+        _Template.parse("html", "html", c.body_html or ""),
     ]
 
 
@@ -262,7 +245,7 @@ class _NameIndex:
 
 @dataclass
 class _ListIndex:
-    address_owners: dict[str, list[int]]  # lower-cased address -> rows it is the address of
+    addresses: AddressOwners  # normalised sendable address -> rows it is the address of
     identifying_columns: list[str]
     id_owners: dict[str, list[int]]  # id key -> rows holding it in an identifying column
     id_column: dict[str, str]  # id key -> the (first) column it was found in
@@ -271,10 +254,7 @@ class _ListIndex:
     @classmethod
     def build(cls, ctx: PreflightContext) -> _ListIndex:
         c = ctx.campaign
-        address_owners: dict[str, list[int]] = {}
-        for row in ctx.rows:
-            if row.email:
-                address_owners.setdefault(normalise(row.email.strip()), []).append(row.row_number)
+        addresses = AddressOwners((row.address, row.row_number) for row in ctx.rows)
         id_owners: dict[str, list[int]] = {}
         id_column: dict[str, str] = {}
         identifying = []
@@ -288,16 +268,10 @@ class _ListIndex:
             for key, row_number in keys:
                 id_owners.setdefault(key, []).append(row_number)
                 id_column.setdefault(key, column)
-        return cls(address_owners, identifying, id_owners, id_column, _NameIndex(ctx.rows))
+        return cls(addresses, identifying, id_owners, id_column, _NameIndex(ctx.rows))
 
     def address_owner(self, token: str) -> tuple[str, list[int] | None]:
-        address = token.replace("%40", "@")
-        owners = self.address_owners.get(address)
-        if owners is None and address[0] in _ADDRESS_JUNK:
-            # A quote or dot just before the address ('taro@example.jp') joins the match.
-            address = address.lstrip(_ADDRESS_JUNK)
-            owners = self.address_owners.get(address)
-        return address, owners
+        return self.addresses.lookup(token)
 
 
 def _identifying_keys(rows: list[Row], column: str) -> list[tuple[str, int]] | None:
@@ -386,38 +360,22 @@ def _static_findings(analysis: _Analysis) -> Iterator[Finding]:
             labels.append(template.label)
     if address_rows:
         rows = [r for owners in address_rows.values() for r in owners]
-        shown = list(address_rows)[:5]
         yield Finding(
             "message.list_addresses_in_text",
             Severity.BLOCK,
-            _("The message text contains addresses from the list: %(addresses)s%(more)s (%(where)s; rows "
-              "%(rows)s). Every recipient would receive them. Remove them from the message; to greet each "
-              "person by their own data, use merge fields such as {{column}}.")
-            % {"addresses": ", ".join(shown), "more": " …" if len(address_rows) > len(shown) else "",
-               "where": ", ".join(labels), "rows": row_summary(sorted(set(rows)))},
+            {"count": len(address_rows), "examples": list(address_rows), "where": labels},
             rows=_capped(rows),
+            items=tuple((owner, address) for address, owners in address_rows.items() for owner in owners),
         )
     if data_rows:
-        examples = ", ".join(list(dict.fromkeys(data_rows.values()))[:5])
         pasted = len(data_rows) >= PASTED_LIST_ROWS
         rows = sorted(data_rows)
-        if pasted:
-            message = _(
-                "The message text contains names or numbers of %(count)d recipients of the list (rows "
-                "%(rows)s: %(examples)s). It looks like part of the list was pasted in, and every "
-                "recipient would receive it. Remove it from the message."
-            )
-        else:
-            message = _(
-                "The message text mentions the name or number of a recipient of the list (rows %(rows)s: "
-                "%(examples)s). Every recipient receives this text: make sure it is meant to be public, "
-                "otherwise remove it."
-            )
         yield Finding(
             "message.list_data_in_text",
             Severity.BLOCK if pasted else Severity.ACKNOWLEDGE,
-            message % {"count": len(rows), "rows": row_summary(rows), "examples": examples},
+            {"count": len(rows), "examples": list(dict.fromkeys(data_rows.values())), "pasted": pasted},
             rows=_capped(rows),
+            items=tuple((row, data_rows[row]) for row in rows),
         )
 
 
@@ -464,42 +422,15 @@ def _per_row_findings(ctx: PreflightContext, analysis: _Analysis) -> Iterator[Fi
                 if number not in owners:
                     names.add(number, owners[0], column)
 
-    count_messages = {
-        "address": lambda n: ngettext(
-            "The message to %(count)d recipient contains another recipient's address (row %(rows)s).",
-            "The messages to %(count)d recipients contain another recipient's address (rows %(rows)s).", n),
-        "data": lambda n: ngettext(
-            "The message to %(count)d recipient contains another recipient's identifying data (row %(rows)s).",
-            "The messages to %(count)d recipients contain another recipient's identifying data (rows %(rows)s).",
-            n),
-        "name": lambda n: ngettext(
-            "The message to %(count)d recipient contains another recipient's name (row %(rows)s).",
-            "The messages to %(count)d recipients contain another recipient's name (rows %(rows)s).", n),
-    }
-    examples = {
-        "address": _("For example, the message to row %(row)d contains the address of row %(other)d, through "
-                     "the merge field {{%(column)s}}."),
-        "data": _("For example, the message to row %(row)d contains the “%(what)s” of row %(other)d, through "
-                  "the merge field {{%(column)s}}."),
-        "name": _("For example, the message to row %(row)d contains the name of row %(other)d, through the "
-                  "merge field {{%(column)s}}."),
-    }
-    how_to_fix = _(
-        "Each message may carry only its own recipient's data: correct that column in the list and upload "
-        "it again, or remove the merge field from the message."
-    )
-    for leak, kind, code in ((addresses, "address", "message.other_recipient_address"),
-                             (ids, "data", "message.other_recipient_data"),
-                             (names, "name", "message.other_recipient_name")):
+    for leak, code in ((addresses, "message.other_recipient_address"), (ids, "message.other_recipient_data"),
+                       (names, "message.other_recipient_name")):
         if not leak.rows:
             continue
         row, other, column, what = leak.example
-        values = {"count": len(leak.rows), "rows": row_summary(leak.rows), "row": row, "other": other,
-                  "column": column, "what": what}
         yield Finding(
             code,
             Severity.BLOCK,
-            " ".join((count_messages[kind](len(leak.rows)) % values, examples[kind] % values, how_to_fix)),
+            {"count": len(leak.rows), "row": row, "other": other, "column": column, "what": what},
             rows=_capped(leak.rows),
         )
 
@@ -576,35 +507,12 @@ def _static_patterns(analysis: _Analysis) -> Iterator[Finding]:
             numbers.update(dict.fromkeys(m.group() for m in MY_NUMBER.finditer(static)))
             addresses.update(dict.fromkeys(m.group().replace("%40", "@") for m in EMAIL.finditer(static)))
     if phones:
-        yield Finding(
-            "message.phone_number",
-            Severity.ACKNOWLEDGE,
-            _("The message text contains phone numbers: %(numbers)s. Every recipient receives them. If "
-              "this is your office's contact number, that is fine; if it is a person's number, remove it.")
-            % {"numbers": _examples(phones)},
-        )
+        yield Finding("message.phone_number", Severity.ACKNOWLEDGE, {"count": len(phones), "examples": list(phones)})
     if numbers:
-        yield Finding(
-            "message.my_number",
-            Severity.ACKNOWLEDGE,
-            _("The message text contains a 12-digit number that looks like a My Number (individual "
-              "number): %(numbers)s. Every recipient receives it. A My Number must never be sent by mail: "
-              "remove it unless it is certainly something else.")
-            % {"numbers": _examples(numbers)},
-        )
+        yield Finding("message.my_number", Severity.ACKNOWLEDGE, {"count": len(numbers), "examples": list(numbers)})
     if len(addresses) > STATIC_ADDRESS_LIMIT:
-        yield Finding(
-            "message.many_addresses",
-            Severity.ACKNOWLEDGE,
-            _("The message text contains %(count)d email addresses (%(addresses)s). Every recipient "
-              "receives all of them. Keep only contact addresses that are meant to be public.")
-            % {"count": len(addresses), "addresses": _examples(addresses)},
-        )
-
-
-def _examples(found: dict[str, None], limit: int = 3) -> str:
-    shown = list(found)[:limit]
-    return ", ".join(shown) + (" …" if len(found) > limit else "")
+        yield Finding("message.many_addresses", Severity.ACKNOWLEDGE,
+                      {"count": len(addresses), "examples": list(addresses)})
 
 
 def _merged_patterns(ctx: PreflightContext, analysis: _Analysis) -> Iterator[Finding]:
@@ -639,16 +547,7 @@ def _merged_patterns(ctx: PreflightContext, analysis: _Analysis) -> Iterator[Fin
         yield Finding(
             "message.personal_data_in_field",
             Severity.ACKNOWLEDGE,
-            ngettext(
-                "A merge field puts a phone number or My Number-like number into %(count)d message that is not "
-                "the recipient's own number (fields: %(columns)s; row %(rows)s).",
-                "Merge fields put phone numbers or My Number-like numbers into %(count)d messages that are not "
-                "the recipient's own number (fields: %(columns)s; rows %(rows)s).",
-                len(rows),
-            ) % {"count": len(rows), "columns": ", ".join(f"{{{{{col}}}}}" for col in sorted(phone_rows | number_rows)),
-                 "rows": row_summary(rows)}
-            + " " + _("Open these previews and make sure the numbers may be sent to these recipients; "
-                      "otherwise remove them from the list."),
+            {"count": len(rows), "columns": sorted(phone_rows | number_rows)},
             rows=_capped(rows),
         )
 

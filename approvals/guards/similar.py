@@ -1,0 +1,126 @@
+"""Similar addresses that mean something (incident 13: a wrong but similar address was picked).
+
+Near addresses are everywhere in a real list: numbered series (sato12, sato13),
+families (taro.sato, hanako.sato), initials (m-takahashi, i-takahashi). Those are
+different people, and a finding that fires on every list trains reviewers to tick
+without reading (incident 5). So a near pair is reported only when something says
+it is one person twice or a typo:
+
+* both rows carry the same name (the same person entered twice, once mistyped);
+* one address was mailed before and its twin never was (the new one is the typo);
+* one row's address carries the other row's name and not its own (a wrongly picked address);
+* the list has no names and the difference has the shape of a typo: a confusable
+  (0/o, 1/l, rn/m), two neighbours swapped, a letter doubled or dropped from a run,
+  or the same romanisation written two ways (satou.yuuki / sato.yuki).
+
+Candidates come from the symmetric deletion index (``distance.near_pairs``), so
+this stays linear in the number of rows.
+"""
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Iterator
+
+from .address_index import mailbox_key
+from .confusables import text_skeleton
+from .context import PreflightContext, Row
+from .distance import edit_distance, near_pairs
+from .findings import Finding, Severity, sorted_rows
+from .romaji import address_key, fold_romaji, looks_like_name, name_key
+
+MIN_LOCAL_PART = 4  # "taro" and "tomo" are two people, not a typo
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+
+
+def _comparable(name: str) -> str:
+    return _SPACES.sub("", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def _same_name(a: Row, b: Row) -> bool:
+    if not a.display_name.strip() or not b.display_name.strip():
+        return False
+    if _comparable(a.display_name) == _comparable(b.display_name):
+        return True
+    if looks_like_name(a.display_name) and looks_like_name(b.display_name):
+        key_a, key_b = name_key(a.display_name), name_key(b.display_name)
+        return bool(key_a.full) and key_a.full == key_b.full
+    return False
+
+
+def _carries(row: Row, address: str) -> set[str]:
+    """The parts of row's name found in address."""
+    if not looks_like_name(row.display_name):
+        return set()
+    words = address_key(address).words
+    return {token for token in name_key(row.display_name).tokens if token in words} if words else set()
+
+
+def _crossed(a: Row, b: Row) -> bool:
+    """One row's address carries the other's name and none of its own."""
+    for one, other in ((a, b), (b, a)):
+        theirs = _carries(other, one.address) - _carries(one, one.address)
+        if theirs and not _carries(one, one.address):
+            return True
+    return False
+
+
+def _typo_shape(x: str, y: str) -> bool:
+    if text_skeleton(x) == text_skeleton(y) or fold_romaji(x) == fold_romaji(y):
+        return True
+    if len(x) == len(y):
+        differ = [i for i, (p, q) in enumerate(zip(x, y, strict=True)) if p != q]
+        return len(differ) == 2 and differ[1] == differ[0] + 1 and x[differ[0]] == y[differ[1]] \
+            and x[differ[1]] == y[differ[0]]
+    longer, shorter = (x, y) if len(x) > len(y) else (y, x)
+    if len(longer) != len(shorter) + 1:
+        return False
+    for i in range(len(longer)):
+        if longer[:i] + longer[i + 1:] == shorter:
+            return (i > 0 and longer[i - 1] == longer[i]) or (i + 1 < len(longer) and longer[i + 1] == longer[i])
+    return False
+
+
+def _reason(a: Row, b: Row, ctx: PreflightContext) -> str | None:
+    """Why this near pair is worth a look, or None when it is two different people."""
+    if _same_name(a, b):
+        return "same_name"
+    mailed_a, mailed_b = a.address.lower() in ctx.history, b.address.lower() in ctx.history
+    if mailed_a != mailed_b:
+        return "new_twin"
+    local_a, local_b = a.address.lower().rpartition("@")[0], b.address.lower().rpartition("@")[0]
+    if _DIGITS.sub("", local_a) == _DIGITS.sub("", local_b):
+        return None  # a numbered series: sato12, sato13
+    if a.display_name.strip() and b.display_name.strip():
+        return "crossed_name" if _crossed(a, b) else None
+    return "typo" if _typo_shape(local_a, local_b) else None
+
+
+def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
+    first: dict[str, Row] = {}  # one row per mailbox: duplicates are addresses_are_unique's business
+    for row in ctx.rows:
+        key = mailbox_key(row.address)
+        if "@" in key and not key.startswith("@") and not key.endswith("@"):
+            first.setdefault(key, row)
+    by_domain: dict[str, list[str]] = defaultdict(list)
+    for key in first:
+        local, domain = key.rsplit("@", 1)
+        if len(local) >= MIN_LOCAL_PART:
+            by_domain[domain].append(local)
+    pairs = []
+    for domain, locals_ in by_domain.items():
+        if len(locals_) < 2:
+            continue
+        for i, j in near_pairs(locals_, lambda word: {fold_romaji(word), text_skeleton(word)}):
+            x, y = locals_[i], locals_[j]
+            if edit_distance(x, y) > 2 and fold_romaji(x) != fold_romaji(y) and text_skeleton(x) != text_skeleton(y):
+                continue
+            one, two = sorted((first[f"{x}@{domain}"], first[f"{y}@{domain}"]), key=lambda r: r.row_number)
+            reason = _reason(one, two, ctx)
+            if reason:
+                pairs.append((one.row_number, one.email, two.row_number, two.email, reason))
+    if pairs:
+        pairs.sort()
+        yield Finding("list.similar_addresses", Severity.ACKNOWLEDGE, {"count": len(pairs), "examples": pairs},
+                      rows=sorted_rows(r for p in pairs for r in (p[0], p[2])), items=tuple(pairs))
