@@ -288,7 +288,11 @@ def _shift(e) -> str:
     first, last, offset = e
     where = (_("row %(first)d") % {"first": first} if first == last
              else _("rows %(first)d–%(last)d") % {"first": first, "last": last})
-    if offset > 0:
+    if offset == 1:
+        how = _("each name matches the address one row below")
+    elif offset == -1:
+        how = _("each name matches the address one row above")
+    elif offset > 0:
         how = ngettext("each name matches the address %(n)d row below",
                        "each name matches the address %(n)d rows below", offset) % {"n": offset}
     elif offset < 0:

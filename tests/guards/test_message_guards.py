@@ -8,7 +8,7 @@ from django.utils import translation
 
 from approvals.guards.context import PreflightContext, Row
 from approvals.guards.findings import Severity
-from approvals.guards.messages import messages_carry_no_other_recipients_data, personal_data_patterns
+from approvals.guards.leaks import messages_carry_no_other_recipients_data, personal_data_patterns
 from approvals.models import Campaign
 from tests.factories import members
 

@@ -9,7 +9,8 @@ import datetime
 import pytest
 from django.utils import timezone, translation
 
-from approvals.guards import names
+from approvals.guards import context as context_module
+from approvals.guards import names, romaji
 from approvals.guards.context import PreflightContext, Row
 from approvals.guards.findings import Severity
 from approvals.models import Campaign, Delivery
@@ -143,7 +144,7 @@ def test_two_swapped_rows_are_reported():
     pairs[5], pairs[6] = (pairs[6][0], pairs[5][1]), (pairs[5][0], pairs[6][1])
     finding, = shift_findings(pairs)
     assert finding.rows == (7, 8)
-    assert "names match the addresses of neighbouring rows" in finding.message
+    assert "names match the addresses of other rows" in finding.message
 
 
 def test_addresses_that_carry_no_name_never_count_as_shifted():
@@ -158,8 +159,10 @@ def test_rows_without_a_name_in_the_address_do_not_interrupt_a_shifted_run():
         pairs[index] = (pairs[index][0], f"member{index:05d}@example.jp")
     finding, = shift_findings(shifted_names(pairs, 10, 20))
     assert "rows 12–21" in finding.message
-    # Rows 14 and 17 carry the names whose addresses were replaced: they say nothing either way.
-    assert finding.rows == (12, 13, 15, 16, 18, 19, 20, 21)
+    # Rows 14 and 17 carry the names whose addresses were replaced: they say nothing either way,
+    # and lie inside the drift, so they are named with it.
+    assert finding.rows == tuple(range(12, 22))
+    assert finding.params["shifted"] == 8
 
 
 def test_a_family_name_shared_with_the_next_row_is_no_evidence_of_a_shift():
@@ -177,7 +180,7 @@ def test_a_given_name_inside_a_longer_given_name_is_no_evidence():
 
 
 def test_romanisation_variants_are_folded_to_one_spelling():
-    fold = names.fold_romaji
+    fold = romaji.fold_romaji
     assert fold("satou") == fold("satoh") == fold("sato")
     assert fold("ohno") == fold("oono") == fold("ono")
     assert fold("shinbashi") == fold("simbasi")
@@ -190,11 +193,11 @@ def test_romanisation_variants_are_folded_to_one_spelling():
 
 
 def test_kanji_kana_variant_kanji_and_latin_names_are_romanised():
-    assert {"takahasi", "itiro"} <= names.name_key("髙橋 一郎").tokens
-    assert {"yamazaki", "makoto"} <= names.name_key("山﨑誠").tokens
-    assert {"tanaka", "zyun"} <= names.name_key("タナカ ジュン").tokens
-    assert {"yamada", "taro"} <= names.name_key("Ｙａｍａｄａ　Ｔａｒｏ").tokens
-    assert names.name_key("山田 太郎 様").tokens == names.name_key("山田太郎").tokens
+    assert {"takahasi", "itiro"} <= romaji.name_key("髙橋 一郎").tokens
+    assert {"yamazaki", "makoto"} <= romaji.name_key("山﨑誠").tokens
+    assert {"tanaka", "zyun"} <= romaji.name_key("タナカ ジュン").tokens
+    assert {"yamada", "taro"} <= romaji.name_key("Ｙａｍａｄａ　Ｔａｒｏ").tokens
+    assert romaji.name_key("山田 太郎 様").tokens == romaji.name_key("山田太郎").tokens
 
 
 # --- display_names_changed ----------------------------------------------------------------
@@ -210,7 +213,9 @@ def rows_of(listing: list[dict[str, str]]) -> list[tuple[str, str]]:
 
 
 def changed(pairs) -> list:
-    return list(names.display_names_changed(context(pairs)))
+    ctx = context(pairs)
+    ctx.history = context_module._history(ctx.campaign, ctx.rows)  # what PreflightContext.load reads
+    return list(names.display_names_changed(ctx))
 
 
 def test_a_name_that_changed_since_the_last_send_needs_acknowledgement(drafter, reviewer, sender):
@@ -261,8 +266,8 @@ def test_the_most_recent_send_decides_the_previous_name(drafter, reviewer, sende
 @pytest.mark.parametrize("chunks", [3, 1], ids=["in chunks", "in one pass over the history"])
 def test_long_lists_find_the_same_history(drafter, reviewer, sender, monkeypatch, chunks):
     sent(approved_campaign(drafter, reviewer, sender, members(3)))
-    monkeypatch.setattr(names, "HISTORY_CHUNK", 2)
-    monkeypatch.setattr(names, "HISTORY_MAX_CHUNKS", chunks)
+    monkeypatch.setattr(context_module, "HISTORY_CHUNK", 2)
+    monkeypatch.setattr(context_module, "HISTORY_MAX_CHUNKS", chunks)
     pairs = [(name, email.upper()) for name, email in rows_of(members(5))]
     pairs[2] = ("別人 太郎", pairs[2][1])
     pairs[0] = ("山田　太郎0", pairs[0][1])

@@ -13,9 +13,10 @@ from django.urls import reverse
 from approvals import workflow
 from approvals.delivery import engine
 from approvals.intake.lists import read_recipient_list
-from approvals.models import Campaign, InternalDomain, SenderIdentity, Suppression
+from approvals.models import Campaign, Delivery, InternalDomain, SenderIdentity, Suppression
 from tests.factories import (
     approve_after_review,
+    approved_campaign,
     csv_bytes,
     draft_campaign,
     members,
@@ -208,14 +209,28 @@ def test_incident_12_an_apology_carrying_other_members_unsubscribe_links_is_bloc
 
 def test_incident_13_near_identical_addresses_must_be_acknowledged_by_the_reviewer(
         drafter, reviewer, sender, esp):
-    rows = [{"氏名": "通報者A", "メールアドレス": "k.yamada1975@example.ne.jp", "会員番号": "W0001"},
-            {"氏名": "通報者B", "メールアドレス": "k.yamada1976@example.ne.jp", "会員番号": "W0002"}]
+    # The same whistleblower twice, once with the address mistyped (1976 for 1975).
+    rows = [{"氏名": "山田 和夫", "メールアドレス": "k.yamada1975@example.ne.jp", "会員番号": "W0001"},
+            {"氏名": "山田 和夫", "メールアドレス": "k.yamada1976@example.ne.jp", "会員番号": "W0002"}]
     campaign = submitted_campaign(drafter, sender, rows, body="{{氏名}} 様")
     similar = [f for f in campaign.findings if f["code"] == "list.similar_addresses"]
-    assert similar and similar[0]["severity"] == "acknowledge"
+    assert similar and similar[0]["severity"] == "acknowledge" and similar[0]["rows"] == [2, 3]
     review_everything(campaign, reviewer)
     with pytest.raises(workflow.WorkflowError):
         workflow.approve(campaign, reviewer, campaign.submitted_hash, acknowledged=[])
+    nothing_reaches_the_esp(campaign, esp)
+
+
+def test_incident_13_a_new_address_beside_one_mailed_before_must_be_acknowledged(
+        drafter, reviewer, sender, esp):
+    earlier = [{"氏名": "通報者A", "メールアドレス": "k.yamada1975@example.ne.jp", "会員番号": "W0001"}]
+    engine.start(approved_campaign(drafter, reviewer, sender, earlier, body="{{氏名}} 様").pk)
+    Delivery.objects.update(status=Delivery.Status.SENT)
+    rows = [*earlier, {"氏名": "通報者B", "メールアドレス": "k.yamada1976@example.ne.jp", "会員番号": "W0002"}]
+    campaign = submitted_campaign(drafter, sender, rows, body="{{氏名}} 様")
+    similar, = [f for f in campaign.findings if f["code"] == "list.similar_addresses"]
+    assert similar["rows"] == [2, 3] and similar["items"][0][4] == "new_twin"
+    esp.clear()
     nothing_reaches_the_esp(campaign, esp)
 
 

@@ -101,7 +101,8 @@ def make_pptx(slide_text: str) -> bytes:
     )
     return make_zip({
         "[Content_Types].xml": b'<?xml version="1.0"?><Types/>',
-        "ppt/presentation.xml": b'<?xml version="1.0"?><p:presentation/>',
+        "ppt/presentation.xml": b'<?xml version="1.0"?><p:presentation '
+                                b'xmlns:p="http://schemas.openxmlformats.org/presentationml/2006/main"/>',
         "ppt/slides/slide1.xml": slide.encode(),
     })
 
@@ -233,10 +234,18 @@ def test_truncated_docx_is_allowed_but_reported_as_unreadable():
     assert "could not be read" in result.reason
 
 
-def test_legacy_doc_is_allowed_but_cannot_be_inspected():
+def test_legacy_doc_is_allowed_but_says_it_cannot_be_read_completely():
     result = inspect("newsletter.doc", OLE_HEADER + b"WordDocument" * 10)
     assert (result.kind, result.allowed, result.text) == ("doc", True, None)
-    assert "cannot be inspected" in result.reason
+    assert "cannot be read completely" in result.reason
+
+
+def test_text_recovered_from_a_legacy_file_is_kept_for_the_scan():
+    body = "山田太郎".encode("utf-16-le") + b"\x00\x00taro@example.jp\x00" + "hanako@example.jp".encode("utf-16-le")
+    result = inspect("members.xls", OLE_HEADER + body)
+    assert result.text is None
+    for found in ("山田太郎", "taro@example.jp", "hanako@example.jp"):
+        assert found in result.salvaged
 
 
 def test_legacy_xls_with_a_vba_project_is_blocked():
@@ -374,11 +383,29 @@ def test_zip_containing_an_executable_is_blocked():
     assert "invoice.pdf" in result.reason
 
 
-def test_zip_inside_a_zip_is_not_inspected():
+def test_zip_inside_a_zip_is_read():
     inner = make_zip({"list.csv": b"taro@example.jp"})
     result = inspect("newsletter.zip", make_zip({"inner.zip": inner}))
+    assert (result.allowed, result.reason) == (True, "")
+    assert "taro@example.jp" in result.text
+
+
+def test_archives_nested_deeper_than_the_limit_are_not_inspected():
+    nested = make_zip({"list.csv": b"taro@example.jp"})
+    for level in range(4):
+        nested = make_zip({f"level{level}.zip": nested})
+    result = inspect("newsletter.zip", nested)
     assert (result.allowed, result.text) == (True, None)
-    assert "inner.zip" in result.reason
+    assert "nested more than 3 deep" in result.reason
+
+
+def test_a_nested_archive_counts_against_the_upload_expansion_budget():
+    rng = random.Random(7)
+    member = bytes(rng.choices(b"ab", weights=[98, 2], k=300_000))  # ~40-fold: under the ratio
+    inner = make_zip({f"{i}.txt": member for i in range(3)})
+    result = inspect("newsletter.zip", make_zip({"a.zip": inner, "b.zip": inner}), max_bytes=60_000)
+    assert not result.allowed
+    assert "zip bomb" in result.reason
 
 
 def test_zip_member_names_written_in_cp932_are_shown_readably():

@@ -86,7 +86,7 @@ def test_cp932_extensions_as_excel_writes_them_are_read():
     table = read(data)
     assert table.encoding == "cp932"
     assert table.rows[0]["氏名"] == "髙橋"
-    assert table.rows[0]["備考"] == "1"  # NFKC folds the circled digit, like all values
+    assert table.rows[0]["備考"] == "①"  # kept as typed: NFKC is for comparing, never for what is sent
 
 
 def test_excel_unicode_text_export_utf16_with_tabs_is_read():
@@ -110,8 +110,8 @@ def test_a_single_column_list_is_read():
 def test_half_width_katakana_names_are_read_not_mistaken_for_mojibake():
     text = "ﾌﾘｶﾞﾅ,ﾒｰﾙ\nﾔﾏﾀﾞ ﾀﾛｳ,taro@example.jp\nｽｽﾞｷ ｾｲｽｹ,s@example.jp\n"
     table = read(text.encode("cp932"))
-    assert table.columns == ["フリガナ", "メール"]
-    assert [row["フリガナ"] for row in table.rows] == ["ヤマダ タロウ", "スズキ セイスケ"]
+    assert table.columns == ["フリガナ", "メール"]  # column names are compared, so they are normalised
+    assert [row["フリガナ"] for row in table.rows] == ["ﾔﾏﾀﾞ ﾀﾛｳ", "ｽｽﾞｷ ｾｲｽｹ"]
 
 
 def test_latin1_names_fall_back_to_detection_and_are_read():
@@ -181,15 +181,23 @@ def test_nul_bytes_are_refused():
 # --- Normalisation ----------------------------------------------------------------
 
 
-def test_full_width_address_and_letters_are_normalised_to_ascii():
+def test_full_width_address_and_letters_are_kept_as_typed():
     table = read("メール,番号\nｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ,１２３\n".encode("cp932"))
-    assert table.rows == [{"メール": "taro@example.jp", "番号": "123"}]
+    assert table.rows == [{"メール": "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｊｐ", "番号": "１２３"}]
+    assert table.guess_address_column() == "メール"
 
 
-def test_ideographic_and_ordinary_spaces_around_values_and_names_are_stripped():
+def test_characters_nfkc_would_fold_are_kept_exactly_as_typed():
+    typed = ["髙橋 ①郎", "㈱みつばち", "ﾔﾏﾀﾞ", "Ｔａｒｏ", "株式会社　山田", "ｱﾄﾞﾚｽ①"]
+    data = ("氏名,email\n" + "".join(f"{name},a{i}@example.jp\n" for i, name in enumerate(typed))).encode("cp932")
+    for table in (read(data), read(data.decode("cp932").encode("utf-8"))):
+        assert [row["氏名"] for row in table.rows] == typed
+
+
+def test_spaces_around_values_are_kept_and_around_column_names_dropped():
     table = read("\u3000email ,　氏名\n a@example.jp\u3000,\u3000山田\u3000太郎 \n".encode())
     assert table.columns == ["email", "氏名"]
-    assert table.rows == [{"email": "a@example.jp", "氏名": "山田 太郎"}]
+    assert table.rows == [{"email": " a@example.jp\u3000", "氏名": "\u3000山田\u3000太郎 "}]
 
 
 def test_quoted_cells_with_commas_quotes_and_line_breaks_are_read():
@@ -308,7 +316,7 @@ def test_xlsx_with_kanji_an_integer_and_a_date_is_read():
     assert table.rows == [
         {"メール": "taro@example.jp", "氏名": "山田太郎", "会員番号": "1024",
          "入会日": "2024-04-01", "残高": "12.5"},
-        {"メール": "hanako@example.jp", "氏名": "髙橋﨑子", "会員番号": "7",
+        {"メール": "ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ", "氏名": "髙橋﨑子", "会員番号": "7",
          "入会日": "", "残高": ""},
     ]
     assert table.encoding == "xlsx"
