@@ -53,14 +53,18 @@ def deletions2(word: str) -> set[str]:
 MAX_CANDIDATES = 300_000
 
 
-def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = None) -> set[tuple[int, int]]:
+def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = None,
+               family: Callable[[int], str | None] | None = None) -> set[tuple[int, int]]:
     """Index pairs (i < j) of words whose one-deletion neighbourhoods meet (symmetric delete index).
 
     This finds every pair at edit distance 1 (substitution, insertion, deletion, swap
     of neighbours) and the distance-2 pairs of one insertion plus one deletion;
     ``extra_keys`` adds keys of its own per word (a folded spelling, a skeleton), so
-    words that share one are paired too. The cost is about length + 2 keys per word,
-    counted in C (Counter) so that only keys two words share are handled in Python.
+    words that share one are paired too. ``family`` names a group inside which words
+    are never paired (a numbered series: member00001, member00002…): a bucket is split
+    by family first, so a series of 100,000 costs one pass, not its pairs.
+    The cost is about length + 2 keys per word, counted in C (Counter) so that only
+    keys two words share are handled in Python.
     """
     neighbourhoods = []
     every_key: list[str] = []
@@ -80,10 +84,16 @@ def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = 
         for key in keys & shared:
             buckets[key].append(number)
     for bucket in buckets.values():
-        for x, a in enumerate(bucket):
-            for b in bucket[x + 1:]:
-                if words[a] != words[b]:
-                    pairs.add((a, b) if a < b else (b, a))
+        groups: dict[str | None, list[int]] = defaultdict(list)
+        for number in bucket:
+            groups[family(number) if family else None].append(number)
+        members = list(groups.items())
+        for g, (name, first) in enumerate(members):
+            if name is None:
+                pairs.update((a, b) if a < b else (b, a)
+                             for x, a in enumerate(first) for b in first[x + 1:] if words[a] != words[b])
+            for _other, second in members[g + 1:]:
+                pairs.update((a, b) if a < b else (b, a) for a in first for b in second)
         if len(pairs) > MAX_CANDIDATES:
             break
     return pairs

@@ -19,6 +19,7 @@ sample decides first whether the addresses carry names at all.
 
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -44,6 +45,7 @@ class _Placement:
         self._names: list[NameKey | None] = [None] * len(rows)
         self._addresses: list[AddressKey | None] = [None] * len(rows)
         self._whole: dict[str, list[int]] | None = None
+        self._held: Counter | None = None
 
     def value(self, i: int) -> str:
         row = self.rows[i]
@@ -76,6 +78,16 @@ class _Placement:
                     if len(key) >= 6:
                         self._whole.setdefault(key, []).append(j)
         return self._whole
+
+    def held_once(self, i: int) -> bool:
+        """Whether row i's name is the only one of its kind in the column (two 青木 健太 are two people)."""
+        if self._held is None:
+            self._held = Counter(self.name(k).full for k in range(len(self.rows)))
+        return self._held[self.name(i).full] == 1
+
+    def owned(self, j: int) -> bool:
+        """Whether row j's own name is in row j's address: then it is nobody else's."""
+        return bool(self.evidence(j, j))
 
     def evidence(self, i: int, j: int) -> set[str]:
         """The parts of row i's name found in row j's address that no other nearby name explains.
@@ -111,16 +123,20 @@ class _Placement:
             return NEUTRAL, 0
         if self.evidence(i, i):
             return ALIGNED, 0
+        # A name in another row's address counts only when that address is not its own row's.
         for distance in range(1, NEIGHBOURS + 1):
             for offset in (distance, -distance):
-                if 0 <= i + offset < len(self.rows) and self.evidence(i, i + offset):
+                j = i + offset
+                # The same name twice in a row is how a drifted column looks where the drift ends.
+                if 0 <= j < len(self.rows) and self.evidence(i, j) and (self.name(j) == name or not self.owned(j)):
                     return SHIFTED, offset
         # The whole name, both parts, in one other address: the column moved further than a few rows.
-        whole = self.whole_names()
-        for key in name.orders:
-            owners = whole.get(key)
-            if owners and i not in owners:
-                return SHIFTED, min(owners, key=lambda j: abs(j - i)) - i
+        if self.held_once(i):
+            whole = self.whole_names()
+            for key in name.orders:
+                owners = [j for j in whole.get(key, ()) if j != i and not self.owned(j)]
+                if owners:
+                    return SHIFTED, min(owners, key=lambda j: abs(j - i)) - i
         return NEUTRAL, 0
 
 

@@ -6,23 +6,26 @@ different people, and a finding that fires on every list trains reviewers to tic
 without reading (incident 5). So a near pair is reported only when something says
 it is one person twice or a typo:
 
-* both rows carry the same name (the same person entered twice, once mistyped);
-* one address was mailed before and its twin never was (the new one is the typo);
+* both rows carry the same name and share a value nobody else in the list has (a
+  phone number, a birthday): the same person entered twice, once mistyped;
 * one row's address carries the other row's name and not its own (a wrongly picked address);
-* the list has no names and the difference has the shape of a typo: a confusable
-  (0/o, 1/l, rn/m), two neighbours swapped, a letter doubled or dropped from a run,
-  or the same romanisation written two ways (satou.yuuki / sato.yuki).
+* the list has no names, and one address was mailed before while its twin never
+  was (the new one is the typo), or the difference has the shape of a typo: a
+  confusable (0/o, 1/l, rn/m), two neighbours swapped, a letter doubled or dropped
+  from a run, or the same romanisation written two ways (satou.yuuki / sato.yuki).
 
 Candidates come from the symmetric deletion index (``distance.near_pairs``), so
 this stays linear in the number of rows.
 """
 
+from __future__ import annotations
+
 import re
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 
-from .address_index import mailbox_key
+from .address_index import mailbox_key, normalise
 from .confusables import text_skeleton
 from .context import PreflightContext, Row
 from .distance import edit_distance, near_pairs
@@ -31,6 +34,11 @@ from .romaji import address_key, fold_romaji, looks_like_name, name_key
 
 MIN_LOCAL_PART = 4  # "taro" and "tomo" are two people, not a typo
 _DIGITS = re.compile(r"\d+")
+# Addresses that differ only in their digits are a numbered series (s2112345, s2112346)
+# once this many share the same letters, or when their numbers are zero-padded IDs
+# (member00001); fewer, free-form numbers (k.yamada1975 / k.yamada1976) are compared.
+NUMBERED_SERIES = 5
+_PADDED = re.compile(r"(?<!\d)0\d")
 _SPACES = re.compile(r"\s+")
 
 
@@ -49,19 +57,23 @@ def _same_name(a: Row, b: Row) -> bool:
     return False
 
 
-def _carries(row: Row, address: str) -> set[str]:
-    """The parts of row's name found in address."""
+def _carries(row: Row, address: str, *, given_only: bool = False) -> set[str]:
+    """The parts of row's name found in address (only its given or whole name, if given_only)."""
     if not looks_like_name(row.display_name):
         return set()
     words = address_key(address).words
-    return {token for token in name_key(row.display_name).tokens if token in words} if words else set()
+    key = name_key(row.display_name)
+    tokens = key.tokens - ({key.words[0]} if given_only and len(key.words) > 1 else set())
+    return {token for token in tokens if token in words} if words else set()
 
 
 def _crossed(a: Row, b: Row) -> bool:
-    """One row's address carries the other's name and none of its own."""
+    """One row's address carries the other's given name and none of its own name.
+
+    A shared family name proves nothing (m-mori and t-mori are two of the 森 family).
+    """
     for one, other in ((a, b), (b, a)):
-        theirs = _carries(other, one.address) - _carries(one, one.address)
-        if theirs and not _carries(one, one.address):
+        if not _carries(one, one.address) and _carries(other, one.address, given_only=True):
             return True
     return False
 
@@ -82,19 +94,68 @@ def _typo_shape(x: str, y: str) -> bool:
     return False
 
 
-def _reason(a: Row, b: Row, ctx: PreflightContext) -> str | None:
+def _reason(a: Row, b: Row, ctx: PreflightContext, shared: _SharedValues) -> str | None:
     """Why this near pair is worth a look, or None when it is two different people."""
-    if _same_name(a, b):
-        return "same_name"
+    named = bool(a.display_name.strip() and b.display_name.strip())
+    if named:
+        if _same_name(a, b):
+            # Two people may share a name (two 後藤 恵); the same person twice shares more:
+            # a phone number, a birthday, a value nobody else in the list has.
+            return "same_name" if shared.between(a, b) else None
+        return "crossed_name" if _crossed(a, b) else None
     mailed_a, mailed_b = a.address.lower() in ctx.history, b.address.lower() in ctx.history
     if mailed_a != mailed_b:
         return "new_twin"
     local_a, local_b = a.address.lower().rpartition("@")[0], b.address.lower().rpartition("@")[0]
     if _DIGITS.sub("", local_a) == _DIGITS.sub("", local_b):
-        return None  # a numbered series: sato12, sato13
-    if a.display_name.strip() and b.display_name.strip():
-        return "crossed_name" if _crossed(a, b) else None
+        return None  # numbers that differ: sato12, sato13 are two people
     return "typo" if _typo_shape(local_a, local_b) else None
+
+
+class _SharedValues:
+    """Values of the other columns that only a couple of rows hold: what marks one person entered twice."""
+
+    RARE = 2  # held by at most this many rows
+
+    def __init__(self, ctx: PreflightContext):
+        c = ctx.campaign
+        self.skip = {c.address_column, c.name_column}
+        self.rows = ctx.rows
+        self._holders: Counter | None = None
+
+    def _key(self, column: str, value) -> tuple[str, str] | None:
+        text = str(value or "").strip()
+        return (column, normalise(text)) if len(text) >= 4 and column not in self.skip else None
+
+    def between(self, a: Row, b: Row) -> bool:
+        if self._holders is None:
+            self._holders = Counter(key for row in self.rows for column, value in row.data.items()
+                                    if (key := self._key(column, value)) is not None)
+        keys_a = {self._key(column, value) for column, value in a.data.items()} - {None}
+        keys_b = {self._key(column, value) for column, value in b.data.items()} - {None}
+        # The name written another way (its kana reading) is the name again, not more evidence.
+        name = name_key(a.display_name).full if looks_like_name(a.display_name) else ""
+        return any(self._holders[key] <= self.RARE and not self._is_name(key[1], name) for key in keys_a & keys_b)
+
+    @staticmethod
+    def _is_name(value: str, name: str) -> bool:
+        return bool(name) and looks_like_name(value) and name_key(value).full == name
+
+
+def _series(locals_: list[str]):
+    """The numbered series each local part belongs to (its letters), or None: see NUMBERED_SERIES."""
+    skeletons = [_DIGITS.sub("", local) if any(c.isdigit() for c in local) else None for local in locals_]
+    counts = Counter(skeletons)
+
+    def family(index: int) -> str | None:
+        skeleton = skeletons[index]
+        if skeleton is None:
+            return None
+        if counts[skeleton] >= NUMBERED_SERIES or _PADDED.search(locals_[index]):
+            return skeleton
+        return None
+
+    return family
 
 
 def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
@@ -109,15 +170,16 @@ def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
         if len(local) >= MIN_LOCAL_PART:
             by_domain[domain].append(local)
     pairs = []
+    shared = _SharedValues(ctx)
     for domain, locals_ in by_domain.items():
         if len(locals_) < 2:
             continue
-        for i, j in near_pairs(locals_, lambda word: {fold_romaji(word), text_skeleton(word)}):
+        for i, j in near_pairs(locals_, lambda word: {fold_romaji(word), text_skeleton(word)}, _series(locals_)):
             x, y = locals_[i], locals_[j]
             if edit_distance(x, y) > 2 and fold_romaji(x) != fold_romaji(y) and text_skeleton(x) != text_skeleton(y):
                 continue
             one, two = sorted((first[f"{x}@{domain}"], first[f"{y}@{domain}"]), key=lambda r: r.row_number)
-            reason = _reason(one, two, ctx)
+            reason = _reason(one, two, ctx, shared)
             if reason:
                 pairs.append((one.row_number, one.email, two.row_number, two.email, reason))
     if pairs:

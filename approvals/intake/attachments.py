@@ -798,7 +798,8 @@ def _pptx_text(data: bytes, ctx: _Context) -> str:
     return "\n".join(_ooxml_parts(data, ctx, lambda name: name.startswith("ppt/")))
 
 
-_XLSX_TEXT_PARTS = re.compile(r"xl/(comments[^/]*|threadedcomments/[^/]+|drawings/[^/]+|persons/[^/]+)\.(xml|vml)")
+# Comments (legacy and threaded, wherever the writer put them), text boxes and drawings' text.
+_XLSX_TEXT_PARTS = re.compile(r"xl/(.*comment[^/]*|drawings/[^/]+|persons/[^/]+)\.(xml|vml)")
 
 
 @_extractor("xlsx")

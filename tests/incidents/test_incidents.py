@@ -209,9 +209,9 @@ def test_incident_12_an_apology_carrying_other_members_unsubscribe_links_is_bloc
 
 def test_incident_13_near_identical_addresses_must_be_acknowledged_by_the_reviewer(
         drafter, reviewer, sender, esp):
-    # The same whistleblower twice, once with the address mistyped (1976 for 1975).
-    rows = [{"氏名": "山田 和夫", "メールアドレス": "k.yamada1975@example.ne.jp", "会員番号": "W0001"},
-            {"氏名": "山田 和夫", "メールアドレス": "k.yamada1976@example.ne.jp", "会員番号": "W0002"}]
+    # The same whistleblower twice (same name, same phone), once with the address mistyped.
+    rows = [{"氏名": "山田 和夫", "メールアドレス": "k.yamada1975@example.ne.jp", "電話": "090-1234-5678"},
+            {"氏名": "山田 和夫", "メールアドレス": "k.yamada1976@example.ne.jp", "電話": "090-1234-5678"}]
     campaign = submitted_campaign(drafter, sender, rows, body="{{氏名}} 様")
     similar = [f for f in campaign.findings if f["code"] == "list.similar_addresses"]
     assert similar and similar[0]["severity"] == "acknowledge" and similar[0]["rows"] == [2, 3]
@@ -223,11 +223,13 @@ def test_incident_13_near_identical_addresses_must_be_acknowledged_by_the_review
 
 def test_incident_13_a_new_address_beside_one_mailed_before_must_be_acknowledged(
         drafter, reviewer, sender, esp):
-    earlier = [{"氏名": "通報者A", "メールアドレス": "k.yamada1975@example.ne.jp", "会員番号": "W0001"}]
-    engine.start(approved_campaign(drafter, reviewer, sender, earlier, body="{{氏名}} 様").pk)
+    # Reporters are written to by address alone: no names in the list.
+    earlier = [{"メールアドレス": "k.yamada1975@example.ne.jp", "受付番号": "W0001"}]
+    message = {"subject": "ご連絡", "body": "受付番号 {{受付番号}} についてご連絡します。"}
+    engine.start(approved_campaign(drafter, reviewer, sender, earlier, **message).pk)
     Delivery.objects.update(status=Delivery.Status.SENT)
-    rows = [*earlier, {"氏名": "通報者B", "メールアドレス": "k.yamada1976@example.ne.jp", "会員番号": "W0002"}]
-    campaign = submitted_campaign(drafter, sender, rows, body="{{氏名}} 様")
+    rows = [*earlier, {"メールアドレス": "k.yamada1976@example.ne.jp", "受付番号": "W0002"}]
+    campaign = submitted_campaign(drafter, sender, rows, **message)
     similar, = [f for f in campaign.findings if f["code"] == "list.similar_addresses"]
     assert similar["rows"] == [2, 3] and similar["items"][0][4] == "new_twin"
     esp.clear()
