@@ -269,7 +269,8 @@ def pdf_file(*, embedded: bytes | None = None, annotation: str = "", form_value:
         })
         reference = writer._add_object(field)
         writer.pages[0][NameObject("/Annots")] = ArrayObject([reference])
-        writer._root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): ArrayObject([reference])})
+        form = DictionaryObject({NameObject("/Fields"): ArrayObject([reference])})
+        writer._root_object[NameObject("/AcroForm")] = form
     if open_action_js or launch:
         action = (DictionaryObject({NameObject("/S"): NameObject("/JavaScript"),
                                     NameObject("/JS"): TextStringObject("app.alert('hi')")}) if open_action_js else

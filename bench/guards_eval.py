@@ -245,7 +245,8 @@ def main() -> int:
     for missed in tally.missed:
         print(f"  MISSED {missed}")
     print("Clean lists (realistic members, 80% mailed before)")
-    print(f"  {'rows':>6} {'blocks':>6} {'to tick':>7} {'flagged rows':>12} {'per 1,000':>9} {'preflight':>9}  findings")
+    print(f"  {'rows':>6} {'blocks':>6} {'to tick':>7} {'flagged rows':>12} {'per 1,000':>9} "
+          f"{'preflight':>9}  findings")
     for size, blocks, ticks, flagged, elapsed in clean:
         codes = ", ".join(sorted({f.code for f in blocks + ticks})) or "—"
         print(f"  {size:>6} {len(blocks):>6} {len(ticks):>7} {flagged:>12} {flagged * 1000 / size:>9.2f}"

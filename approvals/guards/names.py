@@ -29,6 +29,7 @@ from .romaji import AddressKey, NameKey, address_key, looks_like_name, name_key
 
 SAMPLE_ROWS = 1000  # rows romanised first to see whether the addresses carry names at all
 NEIGHBOURS = 3  # a name found this many rows above or below is a shift by that many
+WINDOW = 50  # a given name found this far away, in an address that is not its own row's: a block sorted alone
 MIN_RUN = 2  # shifted rows in a run before it is reported: one coincidence is not a drift
 NAME_SHAPED_SHARE = 0.6  # of a column's values, to be a column of names
 NAMES_IN_ADDRESSES_SHARE = 0.15  # of those, found in the list's addresses
@@ -46,6 +47,7 @@ class _Placement:
         self._addresses: list[AddressKey | None] = [None] * len(rows)
         self._whole: dict[str, list[int]] | None = None
         self._held: Counter | None = None
+        self._by_word: dict[str, list[int]] | None = None
 
     def value(self, i: int) -> str:
         row = self.rows[i]
@@ -78,6 +80,30 @@ class _Placement:
                     if len(key) >= 6:
                         self._whole.setdefault(key, []).append(j)
         return self._whole
+
+    def rows_with_word(self, word: str) -> list[int]:
+        """The rows whose address has this word (in row order)."""
+        if self._by_word is None:
+            self._by_word = {}
+            for j in range(len(self.rows)):
+                for part in set(self.address(j).words.split(".")):
+                    if len(part) >= 3:
+                        self._by_word.setdefault(part, []).append(j)
+        return self._by_word.get(word, [])
+
+    def _nearby(self, i: int, tokens) -> list[int]:
+        """Rows within WINDOW whose address carries these parts of row i's name and not their own name."""
+        return [j for token in tokens for j in self.rows_with_word(token)
+                if j != i and abs(j - i) <= WINDOW and not self.owned(j) and self.evidence(i, j)]
+
+    def _displaced(self, j: int) -> bool:
+        """Row j's own name sits in yet another address nearby: a chain, as a column sorted on its own leaves.
+
+        One address that happens to contain a given name (peace.sakura142) is no chain.
+        """
+        name = self.name(j)
+        given = name.tokens - {name.full} - ({name.words[0]} if len(name.words) > 1 else set())
+        return bool(self._nearby(j, given or name.tokens))
 
     def held_once(self, i: int) -> bool:
         """Whether row i's name is the only one of its kind in the column (two 青木 健太 are two people)."""
@@ -130,7 +156,12 @@ class _Placement:
                 # The same name twice in a row is how a drifted column looks where the drift ends.
                 if 0 <= j < len(self.rows) and self.evidence(i, j) and (self.name(j) == name or not self.owned(j)):
                     return SHIFTED, offset
-        # The whole name, both parts, in one other address: the column moved further than a few rows.
+        # The given name in an address nearby that is not its own row's: the column was sorted on its own.
+        given = name.tokens - {name.full} - ({name.words[0]} if len(name.words) > 1 else set())
+        near = [j for j in self._nearby(i, given) if self._displaced(j)]
+        if near:
+            return SHIFTED, min(near, key=lambda j: abs(j - i)) - i
+        # The whole name, both parts, in one other address: the column moved further than that.
         if self.held_once(i):
             whole = self.whole_names()
             for key in name.orders:

@@ -124,8 +124,11 @@ class _SharedValues:
         self._holders: Counter | None = None
 
     def _key(self, column: str, value) -> tuple[str, str] | None:
-        text = str(value or "").strip()
-        return (column, normalise(text)) if len(text) >= 4 and column not in self.skip else None
+        """Values with digits (a phone, a birthday, a postal address): a name's reading is the name again."""
+        text = normalise(str(value or "").strip())
+        if len(text) < 4 or column in self.skip or not _DIGITS.search(text):
+            return None
+        return column, text
 
     def between(self, a: Row, b: Row) -> bool:
         if self._holders is None:
@@ -133,13 +136,7 @@ class _SharedValues:
                                     if (key := self._key(column, value)) is not None)
         keys_a = {self._key(column, value) for column, value in a.data.items()} - {None}
         keys_b = {self._key(column, value) for column, value in b.data.items()} - {None}
-        # The name written another way (its kana reading) is the name again, not more evidence.
-        name = name_key(a.display_name).full if looks_like_name(a.display_name) else ""
-        return any(self._holders[key] <= self.RARE and not self._is_name(key[1], name) for key in keys_a & keys_b)
-
-    @staticmethod
-    def _is_name(value: str, name: str) -> bool:
-        return bool(name) and looks_like_name(value) and name_key(value).full == name
+        return any(self._holders[key] <= self.RARE for key in keys_a & keys_b)
 
 
 def _series(locals_: list[str]):
