@@ -392,27 +392,34 @@ def _per_row_findings(ctx: PreflightContext, analysis: _Analysis) -> Iterator[Fi
     address_owner, id_owners, name_owners = index.address_owner, index.id_owners, index.names.owners
     scan_ids = bool(id_owners)
 
+    # A window that is one merged value and nothing else (the usual case: a value between
+    # spaces or punctuation) needs no text built around it: its tokens are the value's.
+    isolated, joined = _split_windows(templates)
     for row in ctx.rows:
         number, data = row.row_number, row.data
         try:
-            text, spans = _windows(templates, data)
+            pieces = _isolated_values(isolated, data)
+            if joined:
+                text, spans = _windows(joined, data)
+                pieces.append((text, spans))
         except merge.MergeError:
             continue  # content.merge_fields_are_known reports it; the message cannot be rendered
-        if "@" in text or "%40" in text:
-            for match in EMAIL.finditer(text):
-                _address, owners = address_owner(match.group())
-                if owners and number not in owners:
-                    column = _column_at(spans, match.start(), match.end())
-                    if column is not None:
-                        addresses.add(number, owners[0], column)
-        if scan_ids:
-            for match in ID_TOKEN.finditer(text):
-                key = match.group().replace("-", "")
-                owners = id_owners.get(key)
-                if owners and number not in owners:
-                    column = _column_at(spans, match.start(), match.end())
-                    if column is not None:
-                        ids.add(number, owners[0], column, index.id_column[key])
+        for text, spans in pieces:
+            if "@" in text or "%40" in text:
+                for match in EMAIL.finditer(text):
+                    _address, owners = address_owner(match.group())
+                    if owners and number not in owners:
+                        column = spans if isinstance(spans, str) else _column_at(spans, match.start(), match.end())
+                        if column is not None:
+                            addresses.add(number, owners[0], column)
+            if scan_ids:
+                for match in ID_TOKEN.finditer(text):
+                    key = match.group().replace("-", "")
+                    owners = id_owners.get(key)
+                    if owners and number not in owners:
+                        column = spans if isinstance(spans, str) else _column_at(spans, match.start(), match.end())
+                        if column is not None:
+                            ids.add(number, owners[0], column, index.id_column[key])
         for column in name_columns:
             value = data.get(column)
             if not value:
@@ -435,6 +442,37 @@ def _per_row_findings(ctx: PreflightContext, analysis: _Analysis) -> Iterator[Fi
         )
 
 
+def _split_windows(templates: list[_Template]) -> tuple[list[tuple[merge.Placeholder, str]], list[_Template]]:
+    """(placeholder, mode) of every window that is a lone value, and templates left with the other windows."""
+    isolated: dict[tuple[str, str], merge.Placeholder] = {}
+    joined = []
+    for template in templates:
+        rest = []
+        for window in template.windows:
+            if not window.prefix and not window.suffix and len(window.items) == 1:
+                placeholder = template.placeholders[window.items[0]]
+                isolated.setdefault((placeholder.raw, template.mode), placeholder)
+            else:
+                rest.append(window)
+        if rest:
+            joined.append(_Template(template.label, template.mode, template.statics, template.placeholders, rest))
+    return [(placeholder, mode) for (_raw, mode), placeholder in isolated.items()], joined
+
+
+def _isolated_values(isolated: list[tuple[merge.Placeholder, str]], data: dict) -> list[tuple[str, str]]:
+    """(normalised value, column) of each lone value, rendered as merge renders it in that part."""
+    values = []
+    for placeholder, mode in isolated:
+        raw = _merged(placeholder, data)
+        if mode == "header" and ("\n" in raw or "\r" in raw):
+            merge.render_header(placeholder.raw, data)  # raises MergeError, as rendering would
+        if mode == "html" and _HTML_SPECIAL.search(raw):
+            raw = merge.render(placeholder.raw, data, escape_html=True)
+        if raw:
+            values.append((normalise(raw), placeholder.name))
+    return values
+
+
 def _windows(templates: list[_Template], data: dict) -> tuple[str, list[tuple[int, int, str]]]:
     """The row's windows joined by newlines, and where each merged value lies in them."""
     parts: list[str] = []
@@ -454,7 +492,7 @@ def _windows(templates: list[_Template], data: dict) -> tuple[str, list[tuple[in
                 placeholder = placeholders[item]
                 value = rendered.get(placeholder.raw)
                 if value is None:
-                    value = rendered[placeholder.raw] = normalise(merge.render(placeholder.raw, data))
+                    value = rendered[placeholder.raw] = normalise(_merged(placeholder, data))
                 if template.mode == "header" and ("\n" in value or "\r" in value):
                     merge.render_header(placeholder.raw, data)  # raises MergeError, as rendering would
                 elif template.mode == "html" and _HTML_SPECIAL.search(value):
@@ -467,6 +505,17 @@ def _windows(templates: list[_Template], data: dict) -> tuple[str, list[tuple[in
             parts.append("\n")
             position += len(window.suffix) + 1
     return "".join(parts), spans
+
+
+def _merged(placeholder: merge.Placeholder, data: dict) -> str:
+    """What merge.render puts in place of one placeholder (the same rules, without its regex per row)."""
+    value = data.get(placeholder.name, _MISSING)
+    if value is _MISSING or not merge.FIELD_NAME.match(placeholder.name):
+        return merge.render(placeholder.raw, data)  # raises MergeError, with merge's own message
+    return str(value) if value is not None else ""
+
+
+_MISSING = object()
 
 
 def _column_at(spans: list[tuple[int, int, str]], start: int, end: int) -> str | None:

@@ -108,8 +108,8 @@ class _Placement:
     def held_once(self, i: int) -> bool:
         """Whether row i's name is the only one of its kind in the column (two 青木 健太 are two people)."""
         if self._held is None:
-            self._held = Counter(self.name(k).full for k in range(len(self.rows)))
-        return self._held[self.name(i).full] == 1
+            self._held = Counter(_comparable_name(self.value(k)) for k in range(len(self.rows)))
+        return self._held[_comparable_name(self.value(i))] == 1
 
     def owned(self, j: int) -> bool:
         """Whether row j's own name is in row j's address: then it is nobody else's."""
@@ -247,9 +247,16 @@ def _runs(placement: _Placement) -> tuple[list[_Run], int, int]:
     return runs, aligned, shifted
 
 
+def _addresses_can_carry_names(rows: list[Row]) -> bool:
+    """False when the sampled addresses are one pattern with numbers (member000123, s2112345): no names."""
+    words = [address_key(rows[i].address).letters for i in _sample(len(rows))]
+    words = [word for word in words if word]
+    return len(set(words)) > max(2, len(words) // 20)
+
+
 def names_shifted_against_addresses(ctx: PreflightContext) -> Iterator[Finding]:
     rows = ctx.rows
-    if len(rows) < 2:
+    if len(rows) < 2 or not _addresses_can_carry_names(rows):
         return
     for column in name_columns(ctx):
         placement = _Placement(rows, column)
