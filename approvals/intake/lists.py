@@ -238,6 +238,9 @@ def _megabytes(size: int) -> str:
 
 
 def _read_csv(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
+    # One cell may be as long as the upload allows (a note pasted into a cell); the csv
+    # module's default of 128 KB would call such a file broken quoting.
+    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
     text, encoding = _decode(data)
     return (*_tabulate(_csv_records(text), max_rows), encoding)
 
