@@ -69,9 +69,13 @@ def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = 
     neighbourhoods = []
     every_key: list[str] = []
     for number, word in enumerate(words):
-        # A member of a family (a numbered series) is indexed by itself only: it still meets a
-        # word one letter longer or shorter, and a series of 100,000 costs 100,000 keys, not 1.3 million.
-        keys = {word} if family is not None and family(number) is not None else deletions(word)
+        # A member of a family (a numbered series) loses letters only, never digits: a slip in its
+        # letters is still found, and its neighbours in the series (digits apart) share no key.
+        if family is not None and family(number) is not None:
+            keys = {word[:i] + word[i + 1:] for i in range(len(word)) if not word[i].isdigit()}
+            keys.add(word)
+        else:
+            keys = deletions(word)
         if extra_keys is not None:
             keys |= {"\0" + key for key in extra_keys(word)}
         neighbourhoods.append(keys)

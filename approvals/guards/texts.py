@@ -47,6 +47,15 @@ def item_columns(code: str) -> list[str]:
     return columns() if columns else [_("Row")]
 
 
+def title(code: str, params: dict) -> str:
+    """A few words naming a finding, for the reviewer's tick box (the finding itself says the rest)."""
+    writer = _TITLES.get(code)
+    count = params.get("count", 1) if isinstance(params.get("count", 1), int) else 1
+    if writer is None:
+        return code
+    return writer(count) % {"count": count, "name": params.get("name", ""), "column": params.get("column", "")}
+
+
 def display(stored: dict) -> dict:
     """A stored finding (dict) as a page shows it: its sentence in the current language."""
     if "params" in stored:
@@ -55,7 +64,8 @@ def display(stored: dict) -> dict:
         message = stored.get("message", "")  # stored as text before findings were stored as codes
     items = stored.get("items") or []
     rows = stored.get("rows") or []
-    return {**stored, "message": message, "item_count": len(items) or len(rows),
+    heading = title(stored.get("code", ""), stored.get("params") or {}) if "params" in stored else message
+    return {**stored, "message": message, "title": heading, "item_count": len(items) or len(rows),
             "key": stored.get("key") or finding_key(stored.get("code", ""), rows, stored.get("files") or [])}
 
 
@@ -443,3 +453,27 @@ text("attachment.list_rows")(lambda p: _(
     "“%(name)s” contains %(count)d rows of the recipient list (rows %(rows)s): for each, at least "
     "two of its values, such as name and member number, are in the file. Remove the file and "
     "attach the one you meant to send.") % {**p, "rows": _rows_of(p)})
+
+
+# --- Titles: what the reviewer ticks ----------------------------------------------------------
+
+_TITLES: dict[str, Callable[[int], str]] = {
+    "mode.shared": lambda n: _("every recipient sees every address in To"),
+    "list.shared_address": lambda n: ngettext("%(count)d address shared by one family",
+                                              "%(count)d addresses shared by one family", n),
+    "list.role_address": lambda n: ngettext("%(count)d shared or list address",
+                                            "%(count)d shared or list addresses", n),
+    "list.similar_addresses": lambda n: ngettext("%(count)d pair of similar addresses",
+                                                 "%(count)d pairs of similar addresses", n),
+    "list.names_shifted": lambda n: _("names in column “%(column)s” shifted against the addresses"),
+    "list.display_name_changed": lambda n: ngettext("%(count)d name changed since the last send",
+                                                    "%(count)d names changed since the last send", n),
+    "message.list_data_in_text": lambda n: _("a recipient's name or number in the text everyone receives"),
+    "message.phone_number": lambda n: _("phone numbers in the text everyone receives"),
+    "message.my_number": lambda n: _("a number like a My Number in the text"),
+    "message.many_addresses": lambda n: _("many addresses in the text everyone receives"),
+    "message.personal_data_in_field": lambda n: ngettext("%(count)d message with someone else's number",
+                                                         "%(count)d messages with someone else's number", n),
+    "attachment.not_inspectable": lambda n: _("“%(name)s” could not be read completely"),
+    "attachment.looks_like_a_list": lambda n: _("“%(name)s” is named like a list"),
+}
