@@ -233,6 +233,8 @@ MAILGUARD = {
     # Time between approval and the first message, during which it can be cancelled.
     "HOLD_SECONDS": env_int("MAILGUARD_HOLD_SECONDS", 600),
     "SHARED_MODE_MAX_RECIPIENTS": env_int("MAILGUARD_SHARED_MODE_MAX_RECIPIENTS", 10),
+    # Real domains that look like a typo or a look-alike of another; the preflight lets them through.
+    "LOOKALIKE_DOMAINS_ALLOWED": env_list("MAILGUARD_LOOKALIKE_DOMAINS_ALLOWED"),
     "SEND_BATCH_SIZE": env_int("MAILGUARD_SEND_BATCH_SIZE", 50),
     # Batch tasks a campaign runs at once (spread over all workers).
     "SEND_PARALLELISM": env_int("MAILGUARD_SEND_PARALLELISM", 2),

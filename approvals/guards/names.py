@@ -99,7 +99,8 @@ class _Placement:
     def _displaced(self, j: int) -> bool:
         """Row j's own name sits in yet another address nearby: a chain, as a column sorted on its own leaves.
 
-        One address that happens to contain a given name (peace.sakura142) is no chain.
+        One address that happens to contain a given name (peace.sakura142) is no chain; a whole
+        name (family and given, nakagawa.misaki) in an address that is not its row's needs none.
         """
         name = self.name(j)
         given = name.tokens - {name.full} - ({name.words[0]} if len(name.words) > 1 else set())
@@ -158,7 +159,7 @@ class _Placement:
                     return SHIFTED, offset
         # The given name in an address nearby that is not its own row's: the column was sorted on its own.
         given = name.tokens - {name.full} - ({name.words[0]} if len(name.words) > 1 else set())
-        near = [j for j in self._nearby(i, given) if self._displaced(j)]
+        near = [j for j in self._nearby(i, given) if len(self.evidence(i, j)) >= 2 or self._displaced(j)]
         if near:
             return SHIFTED, min(near, key=lambda j: abs(j - i)) - i
         # The whole name, both parts, in one other address: the column moved further than that.
@@ -249,9 +250,9 @@ def _runs(placement: _Placement) -> tuple[list[_Run], int, int]:
 
 def _addresses_can_carry_names(rows: list[Row]) -> bool:
     """False when the sampled addresses are one pattern with numbers (member000123, s2112345): no names."""
-    words = [address_key(rows[i].address).letters for i in _sample(len(rows))]
-    words = [word for word in words if word]
-    return len(set(words)) > max(2, len(words) // 20)
+    words = Counter(address_key(rows[i].address).letters for i in _sample(len(rows)))
+    words.pop("", None)
+    return bool(words) and words.most_common(1)[0][1] * 2 <= words.total()
 
 
 def names_shifted_against_addresses(ctx: PreflightContext) -> Iterator[Finding]:

@@ -34,7 +34,7 @@ def sensitive_check(monkeypatch):
 
     def flag_row_two(ctx):
         if len(ctx.rows) > 1:
-            yield Finding(SENSITIVE_CODE, Severity.ACKNOWLEDGE, "Row 3 holds health data.",
+            yield Finding(SENSITIVE_CODE, Severity.ACKNOWLEDGE, {"what": "health data"},
                           rows=(ctx.rows[1].row_number,))
 
     monkeypatch.setattr(guards, "CHECKS", [*guards.CHECKS, flag_row_two])

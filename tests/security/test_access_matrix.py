@@ -28,6 +28,8 @@ from django.test import Client
 from django.urls import URLPattern, reverse
 
 from approvals import urls as approval_urls
+from approvals.guards import run_preflight
+from approvals.guards.texts import displayed
 from approvals.models import Campaign
 
 from .conftest import campaign_with_attachment
@@ -57,6 +59,7 @@ TABLE = {
     "campaign_detail":      ("GET",  302, 200, 404, (404, 200), 200, 403),
     "campaign_progress":    ("GET",  302, 200, 404, (404, 200), 200, 403),
     "attachment_download":  ("GET",  302, 200, 404, (404, 200), 200, 403),
+    "finding_items":        ("GET",  302, 200, 404, (404, 200), 200, 403),
     # Reviewer
     "review_queue":         ("GET",  302, 403, 403, 200, 403, 403),
     "review":               ("GET",  302, 403, 403, (404, 200), 403, 403),
@@ -122,6 +125,8 @@ def url_for(name: str, campaign: Campaign | None) -> str:
             ids[arg] = campaign.attachments.get().pk
         elif arg == "recipient_pk":
             ids[arg] = campaign.recipients.order_by("row_number").first().pk
+        elif arg == "key":  # a finding of the campaign's current (draft) or stored (submitted) findings
+            ids[arg] = displayed(run_preflight(campaign) if campaign.is_editable else campaign.findings)[0]["key"]
         else:  # a new parameter needs a real object here and rows in TABLE
             raise AssertionError(f"no test object for <{arg}> of {name}")
     return reverse(name, kwargs=ids)
