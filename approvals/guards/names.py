@@ -19,6 +19,7 @@ sample decides first whether the addresses carry names at all.
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,8 +94,13 @@ class _Placement:
 
     def _nearby(self, i: int, tokens) -> list[int]:
         """Rows within WINDOW whose address carries these parts of row i's name and not their own name."""
-        return [j for token in tokens for j in self.rows_with_word(token)
-                if j != i and abs(j - i) <= WINDOW and not self.owned(j) and self.evidence(i, j)]
+        found = []
+        for token in tokens:
+            holders = self.rows_with_word(token)  # in row order: the window is a slice
+            for j in holders[bisect_left(holders, i - WINDOW):bisect_right(holders, i + WINDOW)]:
+                if j != i and not self.owned(j) and self.evidence(i, j):
+                    found.append(j)
+        return found
 
     def _displaced(self, j: int) -> bool:
         """Row j's own name sits in yet another address nearby: a chain, as a column sorted on its own leaves.
