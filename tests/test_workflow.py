@@ -51,8 +51,12 @@ def test_drafter_cannot_approve_own_campaign_even_as_reviewer(db, django_user_mo
 
 
 def test_superuser_who_edited_cannot_approve(db, django_user_model, drafter, sender):
+    from approvals.models import Contributor
+
     boss = make_user(django_user_model, "boss", Role.DRAFTER, Role.REVIEWER, is_superuser=True)
     campaign = draft_campaign(drafter, sender, members(2))
+    # An edit recorded before editing was limited to the campaign's own drafters.
+    Contributor.objects.create(campaign=campaign, user=boss)
     workflow.update_message(campaign, boss, subject="{{氏名}} 様")
     workflow.submit(campaign, drafter)
     with pytest.raises(workflow.NotAllowed):
