@@ -18,7 +18,7 @@ ESP-provided text is stored as plain text and only ever shown escaped.
 import hashlib
 import json
 
-from anymail.exceptions import AnymailError
+from anymail.exceptions import AnymailConfigurationError, AnymailError
 from anymail.signals import tracking
 from anymail.urls import urlpatterns as anymail_urlpatterns
 from django.conf import settings
@@ -27,7 +27,6 @@ from django.dispatch import receiver
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
 from django.urls import path
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt
 
 from .. import audit
@@ -37,8 +36,10 @@ SUPPRESS = {
     "complained": Suppression.Reason.COMPLAINED,
     "unsubscribed": Suppression.Reason.UNSUBSCRIBED,
 }
-# What a parser raises on a body of the wrong shape; anything else (the database…) stays a 500.
-PARSE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError, AnymailError)
+# What a parser raises on a body of the wrong shape (anymail's configuration error included: it is
+# what Postmark's parser says of an inbound message posted here); anything else stays a 500.
+PARSE_ERRORS = (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError, AnymailError,
+                AnymailConfigurationError)
 
 
 def webhook_secret() -> str | list:
@@ -49,22 +50,10 @@ class _MalformedPayload(Exception):
     pass
 
 
-class FailClosedWebhook:
-    """Put in front of an anymail tracking view: secret required, size capped, bad bodies are 400s."""
-
-    @method_decorator(csrf_exempt)  # the ESP has no CSRF token; basic auth and signatures stand in
-    def dispatch(self, request, *args, **kwargs):
-        if not webhook_secret():
-            return HttpResponseForbidden("ESP webhooks are disabled: ANYMAIL_WEBHOOK_SECRET is not set.")
-        limit = settings.MAILGUARD["WEBHOOK_MAX_BYTES"]
-        declared = request.META.get("CONTENT_LENGTH") or "0"
-        if not declared.isdigit() or int(declared) > limit:
-            return HttpResponse("Payload too large.", status=413)
-        return super().dispatch(request, *args, **kwargs)
+class MalformedIsBadRequest:
+    """Mixed into an anymail tracking view: a body its parser cannot read is a 400, not a 500."""
 
     def post(self, request, *args, **kwargs):
-        if len(request.body) > settings.MAILGUARD["WEBHOOK_MAX_BYTES"]:
-            return HttpResponse("Payload too large.", status=413)
         try:
             return super().post(request, *args, **kwargs)
         except _MalformedPayload:
@@ -77,17 +66,34 @@ class FailClosedWebhook:
             raise _MalformedPayload from err
 
 
-def _guarded(view_class):
-    return type(f"FailClosed{view_class.__name__}", (FailClosedWebhook, view_class), {})
+def _refusal(request) -> HttpResponse | None:
+    """Before anymail sees the request: no secret, no webhooks; too large, not read."""
+    if not webhook_secret():
+        return HttpResponseForbidden("ESP webhooks are disabled: ANYMAIL_WEBHOOK_SECRET is not set.")
+    limit = settings.MAILGUARD["WEBHOOK_MAX_BYTES"]
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > limit or len(request.body) > limit:
+        return HttpResponse("Payload too large.", status=413)
+    return None
+
+
+def fail_closed(view_class):
+    """The anymail tracking view behind the checks of ``_refusal`` (made before the view exists,
+    so an ESP whose settings are missing refuses too)."""
+    inner = type(f"Guarded{view_class.__name__}", (MalformedIsBadRequest, view_class), {}).as_view()
+
+    @csrf_exempt  # the ESP has no CSRF token; basic auth and the ESP's signature stand in
+    def view(request, *args, **kwargs):
+        return _refusal(request) or inner(request, *args, **kwargs)
+
+    return view
 
 
 def _tracking_urlpatterns():
     patterns = []
     for pattern in anymail_urlpatterns:
-        if not (pattern.name or "").endswith("_tracking_webhook"):
-            continue
-        view_class = pattern.callback.view_class
-        patterns.append(path(str(pattern.pattern), _guarded(view_class).as_view(), name=pattern.name))
+        if (pattern.name or "").endswith("_tracking_webhook"):
+            patterns.append(path(str(pattern.pattern), fail_closed(pattern.callback.view_class), name=pattern.name))
     return patterns
 
 
