@@ -239,8 +239,9 @@ def _admin_client(client_for, django_user_model):
 
 def test_an_admin_edit_of_the_sender_between_pause_and_resume_changes_no_from_header(
         drafter, reviewer, sender, esp, small_batches, client_for, django_user_model):
-    from approvals.delivery import engine
     from django.urls import reverse
+
+    from approvals.delivery import engine
 
     campaign = approved_campaign(drafter, reviewer, sender, members(12))
     engine.start(campaign.pk)

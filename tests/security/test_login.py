@@ -3,7 +3,6 @@ that scripts and other sites cannot use, and sessions that end with the account.
 
 import json
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
