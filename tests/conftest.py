@@ -277,17 +277,19 @@ def _flush_may_empty_the_audit_log():
     """After a transactional test Django empties every table. PostgreSQL does it with TRUNCATE,
     which the append-only trigger lets through (as it must for an administrator's reset);
     SQLite deletes the rows, so its triggers step aside for the flush and come back after it."""
-    from django.db.backends.sqlite3.operations import DatabaseOperations
-
-    original = DatabaseOperations.execute_sql_flush
+    if connection.vendor != "sqlite":
+        yield
+        return
+    operations = type(connection.ops)
+    original = operations.execute_sql_flush
 
     def execute_sql_flush(self, sql_list):
         with audit_trigger_disabled(self.connection):
             original(self, sql_list)
 
-    DatabaseOperations.execute_sql_flush = execute_sql_flush
+    operations.execute_sql_flush = execute_sql_flush
     yield
-    DatabaseOperations.execute_sql_flush = original
+    operations.execute_sql_flush = original
 
 
 @pytest.fixture(autouse=True)
