@@ -304,6 +304,8 @@ def submit(campaign: Campaign, user) -> None:
             move(campaign, "submit", State.IN_REVIEW, submitted_hash=content_hash, findings=stored,
                  sender_name=campaign.sender_name, sender_email=campaign.sender_email)
             _note_contributor(campaign, user)
+            # The stored runs served the drafting; they quote list data that must not outlive it.
+            campaign.preflight_runs.all().delete()
             audit.record(
                 "submitted", actor=user, campaign=campaign, content_hash=content_hash,
                 recipients=campaign.recipients.count(), findings=len(stored),
@@ -311,6 +313,7 @@ def submit(campaign: Campaign, user) -> None:
             )
     # Outside the transaction, so the findings just computed stay stored for the next attempt.
     if blocking:
+        campaign.refresh_from_db()  # still a draft: the sender is not frozen
         raise SubmissionBlocked(blocking)
 
 
@@ -413,6 +416,7 @@ def cancel(campaign: Campaign, user, reason: str = "") -> None:
     _require("cancel", campaign, user)
     with transaction.atomic():
         move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
+        campaign.preflight_runs.all().delete()
         stopped = ledger.cancel_pending(campaign.pk)
         audit.record("cancelled", actor=user, campaign=campaign, reason=reason, stopped=stopped)
 

@@ -399,6 +399,7 @@ def test_submission_stores_the_findings_it_computed_and_the_edit_page_reuses_the
     assert calls == []  # same version: neither the page nor the submission ran the checks again
     campaign.refresh_from_db()
     assert campaign.findings == [f.as_dict() for f in first]
+    assert not campaign.preflight_runs.exists()  # they quote list data; the submitted findings remain
 
 
 def test_the_edit_page_reruns_the_preflight_after_any_change(drafter, sender):
