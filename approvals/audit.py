@@ -120,20 +120,18 @@ def record(
     action: str,
     *,
     actor=None,
-    actor_name: str = "",
     campaign: Campaign | None = None,
     content_hash: str = "",
     **details,
 ) -> AuditEvent:
-    """Append one event. ``actor`` None means the system (a worker, a scheduled job, a command),
-    unless ``actor_name`` says who."""
+    """Append one event. ``actor`` None means the system (a worker, a scheduled job, a command)."""
     with transaction.atomic():
         _lock_chain()
         last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
         event = AuditEvent(
             created_at=timezone.now().replace(microsecond=0),
             actor=actor,
-            actor_name=actor.get_username() if actor else (actor_name or "system"),
+            actor_name=actor.get_username() if actor else "system",
             action=action,
             campaign=campaign,
             content_hash=content_hash,

@@ -33,7 +33,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import audit
-from .models import AuditEvent
 
 log = logging.getLogger("approvals.audit")
 FORMAT = 1
@@ -50,12 +49,6 @@ class Verification:
     head_id: int | None
     legacy: int
     problem: str
-
-    def events_since(self) -> int:
-        """Events appended after this verification (verified by the next one)."""
-        if self.head_id is None:
-            return AuditEvent.objects.count()
-        return AuditEvent.objects.filter(id__gt=self.head_id).count()
 
 
 @dataclass(frozen=True)
