@@ -30,6 +30,13 @@ ROUNDS = int(os.environ.get("MAILGUARD_RACE_ROUNDS", "8"))
 State = Campaign.State
 
 
+@pytest.fixture(autouse=True)
+def _nothing_leaves(settings):
+    """A hold window, and every approved campaign cancelled at the end of its round: a Celery worker
+    started by an earlier test must not send these campaigns while later tests run."""
+    settings.MAILGUARD = {**settings.MAILGUARD, "HOLD_SECONDS": 3600}
+
+
 @pytest.fixture
 def second_sender(db):
     return SenderIdentity.objects.create(display_name="市役所 総務課", email="somu@city.example.jp")
@@ -136,3 +143,4 @@ def race_approval_against_an_identity_edit(campaign: Campaign, reviewer, sender)
     assert campaign.approved_hash == campaign.submitted_hash == compute_content_hash(campaign)
     assert campaign.approved_message_digest == message_digest(campaign)
     assert campaign.deliveries.count() == campaign.recipients.count()
+    workflow.cancel(campaign, reviewer, "race test round over")
