@@ -1,9 +1,17 @@
 """The content hash: SHA-256 over everything that decides what recipients receive.
 
-Sender, subject, bodies, recipient field mode, address/name columns, every
-recipient row (in order) and every attachment's bytes (through their SHA-256).
-The reviewer approves one hash; the worker recomputes it before the first
-message and refuses to send if anything changed.
+The sender's name and address (as frozen at submission), subject, bodies,
+recipient field mode, the list's columns and address/name columns, every
+recipient row (in order) and every attachment: its name, its bytes (through
+their SHA-256) and its content type. The reviewer approves one hash; the worker
+recomputes it before the first message and on every resume, and checks the
+part without the rows (``message_digest``) before every batch.
+
+Versions. A campaign records the rule its hash was computed by
+(``Campaign.content_hash_version``), so campaigns submitted before a rule
+changed still verify: version 1 hashed neither the columns nor the attachment
+types; version 2 does. A campaign that goes back to draft is hashed by the
+newest rule from then on.
 """
 
 import hashlib
@@ -11,32 +19,70 @@ import json
 
 from .models import Campaign
 
+CURRENT_VERSION = 2
+
 
 def _canonical(value) -> bytes:
     return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def compute_content_hash(campaign: Campaign) -> str:
-    digest = hashlib.sha256()
-    sender = campaign.sender
-    digest.update(_canonical({
-        "sender": [sender.display_name, sender.email] if sender else None,
+def _message_fields(campaign: Campaign, version: int) -> dict:
+    sender = campaign.sender_values()
+    fields = {
+        "sender": list(sender) if sender else None,
         "subject": campaign.subject,
         "body_text": campaign.body_text,
         "body_html": campaign.body_html,
         "recipient_mode": campaign.recipient_mode,
         "address_column": campaign.address_column,
         "name_column": campaign.name_column,
-    }))
+    }
+    if version >= 2:
+        fields["columns"] = list(campaign.columns)
+    return fields
+
+
+def _attachment_fields(campaign: Campaign, version: int) -> list[list[str]]:
+    rows = campaign.attachments.order_by("filename", "id").values_list("filename", "sha256", "content_type")
+    return [[filename, sha256, content_type] if version >= 2 else [filename, sha256]
+            for filename, sha256, content_type in rows]
+
+
+def compute_content_hash(campaign: Campaign) -> str:
+    version = campaign.content_hash_version or CURRENT_VERSION
+    digest = hashlib.sha256()
+    digest.update(_canonical(_message_fields(campaign, version)))
     rows = campaign.recipients.order_by("row_number").values_list(
         "row_number", "email", "display_name", "data"
     )
     for row in rows.iterator(chunk_size=5000):
         digest.update(b"\nR")
         digest.update(_canonical(list(row)))
-    for filename, sha256 in campaign.attachments.order_by("filename", "id").values_list(
-        "filename", "sha256"
-    ):
+    for attachment in _attachment_fields(campaign, version):
         digest.update(b"\nA")
-        digest.update(_canonical([filename, sha256]))
+        digest.update(_canonical(attachment))
     return digest.hexdigest()
+
+
+def message_digest(campaign: Campaign) -> str:
+    """Everything but the recipient rows: cheap enough to check before every batch."""
+    return hashlib.sha256(_canonical([
+        _message_fields(campaign, CURRENT_VERSION), _attachment_fields(campaign, CURRENT_VERSION),
+    ])).hexdigest()
+
+
+def changed_attachment(campaign: Campaign) -> str | None:
+    """The name of the first attachment whose stored bytes no longer match their recorded SHA-256."""
+    for attachment in campaign.attachments.all():
+        with attachment.file.open("rb") as handle:
+            if hashlib.sha256(handle.read()).hexdigest() != attachment.sha256:
+                return attachment.filename
+    return None
+
+
+def current_hash(campaign: Campaign) -> str:
+    """The content hash, with every attachment's bytes re-read from storage."""
+    changed = changed_attachment(campaign)
+    if changed is not None:
+        return "attachment-bytes-changed:" + changed
+    return compute_content_hash(campaign)

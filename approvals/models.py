@@ -99,6 +99,10 @@ class Campaign(models.Model):
     sender = models.ForeignKey(
         SenderIdentity, on_delete=models.PROTECT, null=True, blank=True, verbose_name=_("sender")
     )
+    # The sender identity's name and address as they were at submission: what the reviewer saw and
+    # what every message carries, whatever an administrator later does to the identity. Empty while drafting.
+    sender_name = models.CharField(max_length=200, blank=True)
+    sender_email = models.CharField(max_length=254, blank=True)
     recipient_mode = models.CharField(
         _("recipient field mode"),
         max_length=20,
@@ -120,6 +124,11 @@ class Campaign(models.Model):
     findings = models.JSONField(default=list, blank=True)
     submitted_hash = models.CharField(max_length=64, blank=True)
     approved_hash = models.CharField(max_length=64, blank=True)
+    # Which rule computes the content hash (approvals.content_hash): 1 for campaigns submitted before
+    # attachment types were hashed, 2 since. A campaign back in draft is hashed by the newest rule.
+    content_hash_version = models.PositiveSmallIntegerField(default=2)
+    # The hash of everything but the recipient rows at approval, re-checked before every batch.
+    approved_message_digest = models.CharField(max_length=64, blank=True)
     approved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -131,7 +140,7 @@ class Campaign(models.Model):
     # End of the hold window: nothing leaves before this, and it can still be cancelled.
     send_after = models.DateTimeField(null=True, blank=True)
     sending_started_at = models.DateTimeField(null=True, blank=True)
-    # Why sending paused itself (or who paused it), shown on the campaign page.
+    # Why sending paused itself (or who paused it), or why it was stopped; shown on the campaign page.
     pause_reason = models.TextField(blank=True)
     # Staged send: how many recipients the canary stage still sends before pausing (None: no canary).
     canary_size = models.PositiveIntegerField(null=True, blank=True)
@@ -157,6 +166,19 @@ class Campaign(models.Model):
     @property
     def is_editable(self) -> bool:
         return self.state in (self.State.DRAFT, self.State.REJECTED)
+
+    def sender_values(self) -> tuple[str, str] | None:
+        """(name, address) of the From header: frozen at submission, else the chosen identity's."""
+        if self.sender_email:
+            return self.sender_name, self.sender_email
+        if self.sender_id is None:
+            return None
+        return self.sender.display_name, self.sender.email
+
+    @property
+    def sender_label(self) -> str:
+        values = self.sender_values()
+        return f"{values[0]} <{values[1]}>" if values else ""
 
 
 class Contributor(models.Model):
@@ -302,6 +324,10 @@ class Delivery(models.Model):
 class AuditEvent(models.Model):
     """Append-only, hash-chained record of every workflow action (see approvals.audit)."""
 
+    class Scheme(models.IntegerChoices):
+        SHA256 = 1, "SHA-256"  # events written before the chain was keyed
+        HMAC_SHA256 = 2, "HMAC-SHA256"
+
     created_at = models.DateTimeField()
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True
@@ -315,6 +341,8 @@ class AuditEvent(models.Model):
     details = models.JSONField(default=dict)
     prev_hash = models.CharField(max_length=64)
     hash = models.CharField(max_length=64, unique=True)
+    # How ``hash`` was computed; set explicitly by approvals.audit.record.
+    scheme = models.PositiveSmallIntegerField(choices=Scheme.choices)
 
     class Meta:
         ordering = ["id"]
@@ -324,17 +352,50 @@ class AuditEvent(models.Model):
 
 
 class WebhookEvent(models.Model):
-    """Each ESP tracking event once: a repeated delivery of the same event changes nothing."""
+    """Each ESP tracking event once: a repeated delivery of the same event changes nothing.
+
+    Once per ESP event id, and once per (message, recipient, event type): a replay of an
+    event under a new id changes nothing either (see approvals.delivery.tracking).
+    """
 
     dedup_key = models.CharField(max_length=64, unique=True)
     esp_name = models.CharField(max_length=50)
+    event_id = models.CharField(max_length=255, blank=True)
     event_type = models.CharField(max_length=30)
     esp_message_id = models.CharField(max_length=255, blank=True)
     recipient = models.CharField(max_length=320, blank=True)
     received_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["esp_name", "event_id"], condition=~Q(event_id=""), name="unique_webhook_event_id"
+            )
+        ]
+
     def __str__(self) -> str:
         return f"{self.esp_name} {self.event_type} {self.recipient}"
+
+
+class PreflightRun(models.Model):
+    """The findings of one content version, so an unchanged campaign is not checked again.
+
+    ``key`` covers the content hash of the locked snapshot the findings were computed on and
+    everything else the checks read (approvals.preflight); a row is written only under the
+    campaign's lock.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="preflight_runs")
+    key = models.CharField(max_length=64)
+    content_hash = models.CharField(max_length=64)
+    findings = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "key"], name="unique_preflight_run")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.content_hash[:12]}"
 
 
 class RateBucket(models.Model):

@@ -50,7 +50,9 @@ def recipient_address(recipient: Recipient) -> str:
 
 
 def sender_address(campaign: Campaign) -> str:
-    return formataddr((campaign.sender.display_name, campaign.sender.email))
+    """From: the name and address frozen at submission (while drafting, the chosen identity's)."""
+    name, address = campaign.sender_values()
+    return formataddr((name, address))
 
 
 def sanitize_html(html: str) -> str:

@@ -159,7 +159,6 @@ def incident_report(campaign: Campaign) -> dict:
     acknowledged = list(review.acknowledged) if review else []
     purged = purge_event(campaign)
     deliveries = _deliveries(campaign)
-    sender = campaign.sender
     return {
         "generated_at": utc(timezone.now()),
         "campaign": {
@@ -168,7 +167,7 @@ def incident_report(campaign: Campaign) -> dict:
             "state": campaign.state,
             "state_label": str(campaign.get_state_display()),
             "drafter": _username(campaign.drafter),
-            "sender": f"{sender.display_name} <{sender.email}>" if sender else "",
+            "sender": campaign.sender_label,
             "recipient_mode": campaign.recipient_mode,
             "recipient_mode_label": str(campaign.get_recipient_mode_display()),
             "list_filename": campaign.list_filename,

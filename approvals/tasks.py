@@ -3,6 +3,7 @@
 from celery import shared_task
 from django.conf import settings
 
+from . import audit_checkpoints
 from .delivery import engine
 
 
@@ -29,3 +30,9 @@ def sweep_deliveries() -> None:
         dispatch_campaign.delay(campaign_id)
     for campaign_id in engine.campaigns_with_due_work():
         send_batch.delay(campaign_id)
+
+
+@shared_task(name="approvals.tasks.checkpoint_audit")
+def checkpoint_audit() -> None:
+    """Beat: verify the audit chain and append a signed checkpoint (approvals.audit_checkpoints)."""
+    audit_checkpoints.checkpoint()

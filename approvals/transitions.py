@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import audit
+from .content_hash import current_hash
 from .delivery import ledger
 from .models import Campaign, Delivery
 
@@ -85,15 +86,31 @@ def start_sending(campaign: Campaign) -> bool:
     return True
 
 
-def refuse_changed_content(campaign: Campaign, found_hash: str) -> None:
-    """The content no longer matches the approval: stop everything, loudly."""
+def refuse_changed_content(campaign: Campaign, found: str) -> None:
+    """The content no longer matches the approval: stop everything, loudly, and say why on the page."""
+    reason = _("Stopped: the content no longer matches the approved version (%(found)s). Nothing more "
+               "is sent; a corrected campaign needs its own review.") % {"found": found[:80]}
     with transaction.atomic():
-        move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
+        move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now(), pause_reason=reason)
         ledger.cancel_pending(campaign.pk, _("Content changed after approval."))
         audit.record(
-            "send_refused_content_changed", campaign=campaign,
-            content_hash=found_hash, approved_hash=campaign.approved_hash,
+            "send_refused_content_changed", campaign=campaign, content_hash=campaign.approved_hash,
+            found=found, approved_hash=campaign.approved_hash,
         )
+
+
+def content_still_approved(campaign: Campaign) -> bool:
+    """Recompute the whole content hash (attachment bytes re-read); on a difference, refuse and stop.
+
+    Before the first message and before sending resumes: whatever happened in between (an
+    administrator's edit, a changed file, a row changed behind the application's back) must
+    not reach a recipient under an approval that did not cover it.
+    """
+    found = current_hash(campaign)
+    if found == campaign.approved_hash:
+        return True
+    refuse_changed_content(campaign, found)
+    return False
 
 
 def finish_sending(campaign: Campaign, counts: dict[str, int]) -> None:

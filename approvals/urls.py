@@ -39,6 +39,7 @@ urlpatterns = [
     path("audit/<int:pk>/deliveries.csv", auditor.deliveries_csv, name="audit_deliveries_csv"),
     path("audit/dashboard/", auditor.dashboard, name="audit_dashboard"),
     path("audit/address/", auditor.address_history, name="audit_address"),
+    path("audit/changes/", auditor.account_changes, name="audit_changes"),
     path("audit/<int:pk>/approved/", auditor.approved_version, name="audit_approved_version"),
     path("audit/<int:pk>/incident/", auditor.incident_report, name="audit_incident_report"),
     path("audit/<int:pk>/incident.csv", auditor.incident_report_csv, name="audit_incident_report_csv"),

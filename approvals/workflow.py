@@ -6,6 +6,11 @@ audit event. Views and the admin call these functions; the state table and the
 moves the delivery engine makes on its own live one layer below, in
 ``approvals.transitions``, so the engine never imports this module.
 
+One version, locked: every edit, submission and decision first takes the
+campaign's row lock (and submission the sender identity's), so they happen one
+after another; submission computes the content hash and the preflight from the
+same locked snapshot, and approval compares the hash under the same lock.
+
     draft ──submit──▶ in_review ──approve──▶ approved ──start──▶ sending ──finish──▶ sent
       ▲                   │                                                     └──▶ partly_failed
       └──edit── rejected ◀┘reject             sending ◀──resume── paused ◀──pause── sending
@@ -23,13 +28,14 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, guards, review_evidence
-from .content_hash import compute_content_hash
+from . import audit, guards, preflight, review_evidence, transitions
+from .content_hash import CURRENT_VERSION, compute_content_hash, message_digest
 from .delivery import ledger
 from .guards.context import unused_columns_of
 from .intake.addresses import sendable_address
 from .intake.attachments import AttachmentRefused, inspect_attachment
 from .intake.lists import RecipientTable
+from .merge import MergeError
 from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
 from .rendering import message_id_for
 from .roles import Role, has_role
@@ -59,6 +65,9 @@ def _person_refusal(action: str, campaign: Campaign, user) -> str | None:
     if action in ("edit", "submit"):
         if not has_role(user, Role.DRAFTER):
             return _("Only drafters can edit and submit campaigns.")
+        if not is_contributor(campaign, user):
+            # A reviewer who also drafts sees every submitted campaign; seeing is not owning.
+            return _("Only the campaign's own drafters can edit or submit it.")
     elif action in ("approve", "reject"):
         if not has_role(user, Role.REVIEWER):
             return _("Only reviewers can approve or reject campaigns.")
@@ -75,9 +84,30 @@ def can(action: str, campaign: Campaign, user) -> bool:
     return _person_refusal(action, campaign, user) is None and state_refusal(action, campaign) is None
 
 
+def _lock(campaign: Campaign) -> None:
+    """Take the campaign's row lock for the rest of the transaction and reload it.
+
+    Every edit, submission and decision holds this lock, so none of them can interleave
+    with another. (SQLite has no row locks; its write transactions already run one at a
+    time, begun IMMEDIATE.)
+    """
+    Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("pk", flat=True).get()
+    campaign.refresh_from_db()
+
+
 def _require(action: str, campaign: Campaign, user) -> None:
     # Decide on the state in the database, not on a copy a page loaded a while ago.
     campaign.refresh_from_db(fields=["state"])
+    _check(action, campaign, user)
+
+
+def _require_locked(action: str, campaign: Campaign, user) -> None:
+    """Lock the campaign, then check: the decision holds until the transaction ends."""
+    _lock(campaign)
+    _check(action, campaign, user)
+
+
+def _check(action: str, campaign: Campaign, user) -> None:
     reason = _person_refusal(action, campaign, user)
     if reason:
         raise NotAllowed(reason)
@@ -91,11 +121,13 @@ def _note_contributor(campaign: Campaign, user) -> None:
 
 
 def _begin_edit(campaign: Campaign, user) -> None:
-    """Every change of content: checked, the editor remembered, a rejected campaign back to draft."""
-    _require("edit", campaign, user)
+    """Every change of content: locked and checked, the editor remembered, a rejected campaign back
+    to draft (where the sender follows its identity again and the newest hash rule applies)."""
+    _require_locked("edit", campaign, user)
     _note_contributor(campaign, user)
     if campaign.state != State.DRAFT:
-        move(campaign, "edit", State.DRAFT)
+        move(campaign, "edit", State.DRAFT, sender_name="", sender_email="",
+             content_hash_version=CURRENT_VERSION)
 
 
 # --- Drafting ------------------------------------------------------------------------
@@ -211,14 +243,15 @@ def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content
         raise WorkflowError(str(err)) from err
     if not inspected.allowed:
         raise WorkflowError(f"{filename}: {inspected.reason}")
-    existing = sum(campaign.attachments.values_list("size", flat=True))
-    if existing + len(data) > limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"]:
-        raise WorkflowError(
-            _("The attachments together would exceed the limit of %(mb)d MB per campaign.")
-            % {"mb": limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"] // (1024 * 1024)}
-        )
     with transaction.atomic():
         _begin_edit(campaign, user)
+        # Under the lock: two uploads at once cannot both fit in the last megabytes.
+        existing = sum(campaign.attachments.values_list("size", flat=True))
+        if existing + len(data) > limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"]:
+            raise WorkflowError(
+                _("The attachments together would exceed the limit of %(mb)d MB per campaign.")
+                % {"mb": limits["MAX_CAMPAIGN_ATTACHMENT_BYTES"] // (1024 * 1024)}
+            )
         attachment = _store_attachment(campaign, filename, data, inspected.mime)
         audit.record(
             "attachment_added", actor=user, campaign=campaign,
@@ -256,21 +289,58 @@ def remove_attachment(campaign: Campaign, user, attachment: Attachment) -> None:
 
 
 def submit(campaign: Campaign, user) -> None:
-    """Freeze the content for review: from here on only a reviewer decides."""
-    _require("submit", campaign, user)
-    findings = guards.run_preflight(campaign)
-    blocking = guards.blocking(findings)
-    if blocking:
-        raise SubmissionBlocked(blocking)
+    """Freeze the content for review: from here on only a reviewer decides.
+
+    Under the campaign's lock (and the sender identity's): the sender's name and address
+    are frozen, and the findings are those of exactly the hashed snapshot (stored ones when
+    this version was already checked, see approvals.preflight).
+    """
     with transaction.atomic():
-        content_hash = compute_content_hash(campaign)
-        stored = [f.as_dict() for f in findings]
-        move(campaign, "submit", State.IN_REVIEW, submitted_hash=content_hash, findings=stored)
-        _note_contributor(campaign, user)
-        audit.record(
-            "submitted", actor=user, campaign=campaign, content_hash=content_hash,
-            recipients=campaign.recipients.count(), findings=len(stored),
-        )
+        _require_locked("submit", campaign, user)
+        _freeze_sender(campaign)
+        try:
+            content_hash, findings = preflight.findings_of(campaign)
+        except preflight.ContentMoved:
+            raise WorkflowError(_("The campaign changed while it was being checked. Submit it again.")) from None
+        blocking = guards.blocking(findings)
+        if not blocking:
+            stored = [f.as_dict() for f in findings]
+            move(campaign, "submit", State.IN_REVIEW, submitted_hash=content_hash, findings=stored,
+                 sender_name=campaign.sender_name, sender_email=campaign.sender_email)
+            _note_contributor(campaign, user)
+            # The stored runs served the drafting; they quote list data that must not outlive it.
+            campaign.preflight_runs.all().delete()
+            audit.record(
+                "submitted", actor=user, campaign=campaign, content_hash=content_hash,
+                recipients=campaign.recipients.count(), findings=len(stored),
+                sender=campaign.sender_label,
+            )
+    # Outside the transaction, so the findings just computed stay stored for the next attempt.
+    if blocking:
+        campaign.refresh_from_db()  # still a draft: the sender is not frozen
+        raise SubmissionBlocked(blocking)
+
+
+def _freeze_sender(campaign: Campaign) -> None:
+    """Copy the identity's name and address into the campaign (saved by the submit move)."""
+    if campaign.sender_id is None:
+        return
+    identity = SenderIdentity.objects.select_for_update().get(pk=campaign.sender_id)
+    campaign.sender = identity
+    campaign.sender_name, campaign.sender_email = identity.display_name, identity.email
+
+
+def current_findings(campaign: Campaign) -> list[guards.Finding]:
+    """What the edit page shows: the stored findings of this version, else computed under the lock."""
+    cached = preflight.cached_findings(campaign)
+    if cached is not None:
+        return cached
+    with transaction.atomic():
+        _lock(campaign)
+        try:
+            return preflight.findings_of(campaign)[1]
+        except preflight.ContentMoved:
+            return guards.run_preflight(campaign)
 
 
 def _check_seen_version(campaign: Campaign, seen_hash: str) -> str:
@@ -288,22 +358,23 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowl
     Refused unless the reviewer opened what they must (review_evidence) and ticked
     every finding that needs acknowledgement, one by one.
     """
-    _require("approve", campaign, user)
     acknowledged = sorted(set(acknowledged))
-    _check_acknowledged(campaign, acknowledged)
-    missing = review_evidence.missing_evidence(campaign, user)
-    if missing:
-        raise WorkflowError(
-            _("Before approving, open %(previews)d more recipient previews and %(files)d more attachments.")
-            % {"previews": len(missing.recipients), "files": len(missing.attachments)}
-        )
     hold = timedelta(seconds=settings.MAILGUARD["HOLD_SECONDS"])
     with transaction.atomic():
+        _require_locked("approve", campaign, user)
+        _check_acknowledged(campaign, acknowledged)
+        missing = review_evidence.missing_evidence(campaign, user)
+        if missing:
+            raise WorkflowError(
+                _("Before approving, open %(previews)d more recipient previews and %(files)d more attachments.")
+                % {"previews": len(missing.recipients), "files": len(missing.attachments)}
+            )
         content_hash = _check_seen_version(campaign, seen_hash)
         now = timezone.now()
         move(
             campaign, "approve", State.APPROVED,
             approved_by=user, approved_hash=content_hash, approved_at=now, send_after=now + hold,
+            approved_message_digest=message_digest(campaign),
             canary_size=settings.MAILGUARD["CANARY_SIZE"] or None,
         )
         Review.objects.create(
@@ -330,10 +401,10 @@ def _check_acknowledged(campaign: Campaign, acknowledged: list[str]) -> None:
 
 
 def reject(campaign: Campaign, user, comment: str) -> None:
-    _require("reject", campaign, user)
     if not comment.strip():
         raise WorkflowError(_("Say what the drafter should change."))
     with transaction.atomic():
+        _require_locked("reject", campaign, user)
         move(campaign, "reject", State.REJECTED)
         Review.objects.create(
             campaign=campaign, reviewer=user, decision=Review.Decision.REJECTED,
@@ -349,6 +420,7 @@ def cancel(campaign: Campaign, user, reason: str = "") -> None:
     _require("cancel", campaign, user)
     with transaction.atomic():
         move(campaign, "cancel", State.CANCELLED, finished_at=timezone.now())
+        campaign.preflight_runs.all().delete()
         stopped = ledger.cancel_pending(campaign.pk)
         audit.record("cancelled", actor=user, campaign=campaign, reason=reason, stopped=stopped)
 
@@ -363,12 +435,23 @@ def pause(campaign: Campaign, user, reason: str = "") -> None:
 
 
 def resume(campaign: Campaign, user) -> None:
-    """Continue exactly where sending stopped: only deliveries still pending are sent."""
+    """Continue exactly where sending stopped: only deliveries still pending are sent.
+
+    Only while the content is still the approved one (re-hashed, attachment bytes re-read);
+    otherwise the campaign stops with the reason on its page.
+    """
     _require("resume", campaign, user)
+    _require_approved_content(campaign)
     with transaction.atomic():
         move(campaign, "resume", State.SENDING, pause_reason="")
         audit.record("resumed", actor=user, campaign=campaign)
         transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, None))
+
+
+def _require_approved_content(campaign: Campaign) -> None:
+    if not transitions.content_still_approved(campaign):
+        campaign.refresh_from_db()
+        raise WorkflowError(campaign.pause_reason)
 
 
 def copy_campaign(campaign: Campaign, user, name: str = "") -> Campaign:
@@ -399,12 +482,15 @@ def copy_campaign(campaign: Campaign, user, name: str = "") -> Campaign:
 
 def drop_columns(campaign: Campaign, user, columns: Iterable[str]) -> list[str]:
     """Data minimisation: remove columns the message does not use from every stored row."""
-    unused = set(unused_columns_of(campaign))
-    dropping = [c for c in columns if c in unused]
-    if not dropping:
+    columns = list(columns)
+    if not set(columns) & set(unused_columns_of(campaign)):
         return []
     with transaction.atomic():
         _begin_edit(campaign, user)
+        unused = set(unused_columns_of(campaign))
+        dropping = [c for c in columns if c in unused]
+        if not dropping:
+            return []
         batch: list[Recipient] = []
         for recipient in campaign.recipients.iterator(chunk_size=2000):
             recipient.data = {k: v for k, v in recipient.data.items() if k not in dropping}
@@ -426,7 +512,10 @@ def send_proof(campaign: Campaign, user, recipient: Recipient) -> None:
     _require_contributing_drafter(campaign, user)
     if not user.email:
         raise WorkflowError(_("Your account has no email address; ask an administrator to add one."))
-    accepted, detail = deliver_proof(campaign, recipient, user.email)
+    try:
+        accepted, detail = deliver_proof(campaign, recipient, user.email)
+    except MergeError as err:
+        raise WorkflowError(_("The proof could not be rendered: %(detail)s") % {"detail": err}) from err
     audit.record("proof_sent", actor=user, campaign=campaign, row=recipient.row_number,
                  to=user.email, accepted=accepted, detail=detail)
     if not accepted:
@@ -475,7 +564,11 @@ def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], rese
         raise NotAllowed(_("Only reviewers and administrators can resolve deliveries in doubt."))
     ids = list(delivery_ids)
     campaign.refresh_from_db(fields=["state"])
+    if resend and campaign.state in (State.PARTLY_FAILED, State.SENDING, State.PAUSED):
+        _require_approved_content(campaign)
     with transaction.atomic():
+        # The campaign's lock before the audit chain's, as every other action takes them.
+        _lock(campaign)
         in_doubt = campaign.deliveries.filter(pk__in=ids, status=Delivery.Status.IN_DOUBT)
         if resend:
             changed = in_doubt.update(status=Delivery.Status.PENDING, claim_token="", error="")

@@ -25,6 +25,17 @@ if not SECRET_KEY:
         raise RuntimeError("MAILGUARD_SECRET_KEY must be set when MAILGUARD_PRODUCTION is on.")
     SECRET_KEY = "embedded-mode-only-not-a-secret-" + "x" * 32
 
+# The key of the audit chain's HMAC and of its checkpoints (approvals.audit). It must live outside
+# the database, so a database that is rewritten cannot re-sign itself. Production requires it;
+# the embedded mode creates a random one in MAILGUARD_AUDIT_KEY_FILE on first use.
+MAILGUARD_AUDIT_KEY = env_str("MAILGUARD_AUDIT_KEY")
+if PRODUCTION and not MAILGUARD_AUDIT_KEY:
+    raise RuntimeError("MAILGUARD_AUDIT_KEY must be set when MAILGUARD_PRODUCTION is on.")
+MAILGUARD_AUDIT_KEY_FILE = Path(env_str("MAILGUARD_AUDIT_KEY_FILE", str(VAR_DIR / "audit.key")))
+# Signed checkpoints of the chain, one JSON line each (make it append-only: chattr +a).
+MAILGUARD_AUDIT_CHECKPOINT_FILE = Path(
+    env_str("MAILGUARD_AUDIT_CHECKPOINT_FILE", str(VAR_DIR / "audit-checkpoints.jsonl")))
+
 ALLOWED_HOSTS = env_list("MAILGUARD_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("MAILGUARD_CSRF_TRUSTED_ORIGINS")
 
@@ -53,6 +64,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sign out after MAILGUARD_SESSION_IDLE_SECONDS without activity, MAILGUARD_SESSION_MAX_SECONDS in all.
+    "approvals.middleware.SessionLimitsMiddleware",
+    # Who is acting, for the audit events of account and settings changes (approvals.account_audit).
+    "approvals.middleware.ActorMiddleware",
     # request.user.is_verified(): has this session entered a TOTP code?
     "django_otp.middleware.OTPMiddleware",
     # Reviewers, auditors and administrators must pass two-factor sign-in first.
@@ -60,6 +75,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # Pages and downloads carry personal data: no browser or proxy may keep a copy.
+    "approvals.middleware.NoStoreMiddleware",
     # Axes must come last: it inspects the outcome of authentication.
     "axes.middleware.AxesMiddleware",
 ]
@@ -170,6 +187,11 @@ SECURE_REFERRER_POLICY = "same-origin"
 # No page may be framed, except the sanitised HTML preview inside the review page
 # (approvals.views.reviewer.preview_html allows its own origin explicitly).
 X_FRAME_OPTIONS = "DENY"
+# A session ends after 30 minutes without activity and after 12 hours in all, whatever happens
+# in between (approvals.middleware.SessionLimitsMiddleware); the cookie expires with it.
+SESSION_IDLE_SECONDS = env_int("MAILGUARD_SESSION_IDLE_SECONDS", 30 * 60)
+SESSION_MAX_SECONDS = env_int("MAILGUARD_SESSION_MAX_SECONDS", 12 * 60 * 60)
+SESSION_COOKIE_AGE = SESSION_MAX_SECONDS
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True
@@ -210,6 +232,11 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {
         "task": "approvals.tasks.sweep_deliveries",
         "schedule": env_int("MAILGUARD_SWEEP_SECONDS", 30),
+    },
+    # Verify the audit chain and write a signed checkpoint (at least daily; hourly by default).
+    "audit-checkpoint": {
+        "task": "approvals.tasks.checkpoint_audit",
+        "schedule": env_int("MAILGUARD_AUDIT_CHECKPOINT_SECONDS", 3600),
     },
 }
 
@@ -256,6 +283,10 @@ MAILGUARD = {
     # A delivery claimed by a worker that never reported back is "in doubt" after this.
     "IN_DOUBT_AFTER_SECONDS": env_int("MAILGUARD_IN_DOUBT_AFTER_SECONDS", 600),
     "MESSAGE_ID_DOMAIN": env_str("MAILGUARD_MESSAGE_ID_DOMAIN", "mailguard.invalid"),
+    # ESP tracking webhooks: larger bodies are refused unread (413).
+    "WEBHOOK_MAX_BYTES": env_int("MAILGUARD_WEBHOOK_MAX_BYTES", 256 * 1024),
+    # The auditor is shown approvals by accounts that gained the Reviewer role within this many days.
+    "RECENT_ROLE_GRANT_DAYS": env_int("MAILGUARD_RECENT_ROLE_GRANT_DAYS", 30),
 }
 
 LOGGING = {

@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from approvals.delivery import tracking
 from approvals.views import account
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("accounts/2fa/verify/", account.otp_verify, name="otp_verify"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    # ESP tracking webhooks (delivered, bounced, complained…), authenticated by anymail.
-    path("anymail/", include("anymail.urls")),
+    # ESP tracking webhooks (delivered, bounced, complained…): anymail's tracking views, failing
+    # closed without ANYMAIL_WEBHOOK_SECRET, size-capped, 400 for bodies they cannot read.
+    path("anymail/", include((tracking.urlpatterns, "anymail"))),
 ]

@@ -243,23 +243,59 @@ def wait_for(predicate, timeout: float = 60, interval: float = 0.2, message: str
 
 
 @contextlib.contextmanager
-def audit_trigger_disabled():
-    """Let a test tamper with the audit log as someone with superuser rights on the database could.
+def audit_trigger_disabled(db_connection=None):
+    """Let a test tamper with the audit log as someone with full rights on the database could.
 
     On PostgreSQL, ``session_replication_role = replica`` stops ordinary triggers, the
     append-only one included, for this transaction only (the test's transaction is
-    rolled back in any case); SQLite has no trigger.
+    rolled back in any case). On SQLite the triggers are dropped and created again
+    from their own stored definition (DDL is transactional there too).
     """
-    if connection.vendor != "postgresql":
+    db_connection = db_connection or connection
+    with db_connection.cursor() as cursor:
+        if db_connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL session_replication_role = replica")
+            try:
+                yield
+            finally:
+                cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+            return
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' "
+                       "AND tbl_name = 'approvals_auditevent'")
+        triggers = cursor.fetchall()
+        for name, _sql in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        try:
+            yield
+        finally:
+            for _name, sql in triggers:
+                cursor.execute(sql)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_may_empty_the_audit_log():
+    """After a transactional test Django empties every table. PostgreSQL does it with TRUNCATE,
+    which the append-only trigger lets through (as it must for an administrator's reset);
+    SQLite deletes the rows, so its triggers step aside for the flush and come back after it."""
+    if connection.vendor != "sqlite":
         yield
         return
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL session_replication_role = replica")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL session_replication_role = DEFAULT")
+    operations = type(connection.ops)
+    original = operations.execute_sql_flush
+
+    def execute_sql_flush(self, sql_list):
+        with audit_trigger_disabled(self.connection):
+            original(self, sql_list)
+
+    operations.execute_sql_flush = execute_sql_flush
+    yield
+    operations.execute_sql_flush = original
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings, tmp_path):
+    """Each test's database starts empty, so each test keeps its own checkpoint file."""
+    settings.MAILGUARD_AUDIT_CHECKPOINT_FILE = tmp_path / "audit-checkpoints.jsonl"
 
 
 @pytest.fixture

@@ -14,7 +14,9 @@ Status = Delivery.Status
 
 @pytest.fixture
 def small_batches(settings):
-    settings.MAILGUARD = {**settings.MAILGUARD, "SEND_BATCH_SIZE": 5, "STATE_CHECK_EVERY": 1}
+    # These tests drive the engine themselves; the hold window keeps a Celery worker started by an
+    # earlier test from starting the same campaign at the same moment.
+    settings.MAILGUARD = {**settings.MAILGUARD, "SEND_BATCH_SIZE": 5, "STATE_CHECK_EVERY": 1, "HOLD_SECONDS": 3600}
 
 
 def test_paused_campaign_sends_nothing_more_and_resume_continues_where_it_stopped(

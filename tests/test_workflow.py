@@ -51,8 +51,12 @@ def test_drafter_cannot_approve_own_campaign_even_as_reviewer(db, django_user_mo
 
 
 def test_superuser_who_edited_cannot_approve(db, django_user_model, drafter, sender):
+    from approvals.models import Contributor
+
     boss = make_user(django_user_model, "boss", Role.DRAFTER, Role.REVIEWER, is_superuser=True)
     campaign = draft_campaign(drafter, sender, members(2))
+    # An edit recorded before editing was limited to the campaign's own drafters.
+    Contributor.objects.create(campaign=campaign, user=boss)
     workflow.update_message(campaign, boss, subject="{{氏名}} 様")
     workflow.submit(campaign, drafter)
     with pytest.raises(workflow.NotAllowed):
@@ -212,3 +216,201 @@ def test_every_finding_needing_acknowledgement_must_be_ticked(db, django_user_mo
     assert finding["key"] in review.acknowledged
     event = campaign.events.get(action="approved")
     assert finding["key"] in event.details["acknowledged"]
+
+
+# --- One version, frozen at approval (issue 9, findings 2 and 6) --------------------------------
+
+
+@pytest.fixture
+def small_batches(settings):
+    settings.MAILGUARD = {**settings.MAILGUARD, "SEND_BATCH_SIZE": 5, "STATE_CHECK_EVERY": 1}
+
+
+def _from_headers(esp) -> set[str]:
+    from email.header import decode_header, make_header
+
+    return {str(make_header(decode_header(message.from_))) for message in esp.messages()}
+
+
+def _admin_client(client_for, django_user_model):
+    admin = django_user_model.objects.create_superuser("admin", "admin@example.jp", "pw-admin")
+    return client_for(admin)
+
+
+def test_an_admin_edit_of_the_sender_between_pause_and_resume_changes_no_from_header(
+        drafter, reviewer, sender, esp, small_batches, client_for, django_user_model):
+    from django.urls import reverse
+
+    from approvals.delivery import engine
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(12))
+    engine.start(campaign.pk)
+    engine.send_batch(campaign.pk)
+    workflow.pause(campaign, reviewer, "確認のため")
+    admin = _admin_client(client_for, django_user_model)
+    response = admin.post(reverse("admin:approvals_senderidentity_change", args=[sender.pk]),
+                          {"display_name": "偽の差出人", "email": "attacker@evil.example.jp", "active": "on"})
+    assert response.status_code == 302
+    workflow.resume(campaign, drafter)
+    while engine.send_batch(campaign.pk).again_in == 0:
+        pass
+    assert len(esp.messages()) == 12
+    assert _from_headers(esp) == {"市役所 広報課 <koho@city.example.jp>"}
+    campaign.refresh_from_db()
+    assert campaign.state == State.SENT
+    assert campaign.sender_label == "市役所 広報課 <koho@city.example.jp>"
+    assert AuditEvent.objects.filter(action="sender_identity_changed", actor_name="admin").exists()
+
+
+def test_an_admin_edit_of_the_sender_during_review_changes_nothing_the_reviewer_approves(
+        drafter, reviewer, sender, esp):
+    from approvals.delivery import engine
+
+    campaign = submitted_campaign(drafter, sender, members(2))
+    sender.display_name, sender.email = "別人", "other@city.example.jp"
+    sender.save()
+    approve_after_review(campaign, reviewer)  # the version the reviewer saw is still the submitted one
+    engine.start(campaign.pk)
+    engine.send_batch(campaign.pk)
+    assert _from_headers(esp) == {"市役所 広報課 <koho@city.example.jp>"}
+
+
+def test_content_changed_behind_the_workflow_after_a_pause_stops_the_resume_with_a_visible_reason(
+        drafter, reviewer, sender, esp, small_batches):
+    from approvals.delivery import engine
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(12))
+    engine.start(campaign.pk)
+    engine.send_batch(campaign.pk)
+    workflow.pause(campaign, reviewer)
+    campaign.recipients.filter(row_number=13).update(email="intruder@evil.example.jp")
+    with pytest.raises(workflow.WorkflowError, match="no longer matches"):
+        workflow.resume(campaign, drafter)
+    campaign.refresh_from_db()
+    assert campaign.state == State.CANCELLED and "no longer matches" in campaign.pause_reason
+    assert engine.send_batch(campaign.pk).handled == 0
+    assert len(esp.messages()) == 5 and not esp.messages_to("intruder@evil.example.jp")
+    assert campaign.events.filter(action="send_refused_content_changed").exists()
+    assert not campaign.deliveries.filter(status=Delivery.Status.PENDING).exists()
+
+
+def test_a_message_changed_in_the_database_mid_send_stops_the_next_batch(drafter, reviewer, sender, esp, small_batches):
+    from approvals.delivery import engine
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(12))
+    engine.start(campaign.pk)
+    engine.send_batch(campaign.pk)
+    Campaign.objects.filter(pk=campaign.pk).update(subject="差し替えた件名")
+    assert engine.send_batch(campaign.pk).handled == 0
+    campaign.refresh_from_db()
+    assert campaign.state == State.CANCELLED and campaign.pause_reason
+    assert len(esp.messages()) == 5
+    assert not any("差し替えた" in m.subject for m in esp.messages())
+    event = campaign.events.get(action="send_refused_content_changed")
+    assert event.details["found"].startswith("message-changed:")
+
+
+def test_an_attachment_changed_on_disk_mid_send_stops_the_next_batch(drafter, reviewer, sender, esp, small_batches):
+    from approvals.delivery import engine
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(12),
+                                 attachments=[("guide.pdf", NEWSLETTER_PDF, "application/pdf")])
+    engine.start(campaign.pk)
+    engine.send_batch(campaign.pk)
+    attachment = campaign.attachments.get()
+    with open(attachment.file.path, "wb") as handle:
+        handle.write(NEWSLETTER_PDF + b"% changed\n")
+    assert engine.send_batch(campaign.pk).handled == 0
+    campaign.refresh_from_db()
+    assert campaign.state == State.CANCELLED and len(esp.messages()) == 5
+
+
+def test_the_content_hash_covers_each_attachments_content_type(drafter, sender):
+    campaign = draft_campaign(drafter, sender, members(1),
+                              attachments=[("guide.pdf", NEWSLETTER_PDF, "application/pdf")])
+    before = compute_content_hash(campaign)
+    campaign.attachments.update(content_type="text/html")
+    assert compute_content_hash(campaign) != before
+
+
+def test_campaigns_hashed_by_the_first_rule_still_verify(drafter, reviewer, sender):
+    """A campaign submitted before attachment types were hashed keeps its recorded hash valid."""
+    import hashlib
+    import json
+
+    campaign = submitted_campaign(drafter, sender, members(2),
+                                  attachments=[("guide.pdf", NEWSLETTER_PDF, "application/pdf")])
+    Campaign.objects.filter(pk=campaign.pk).update(content_hash_version=1)
+    campaign.refresh_from_db()
+
+    def canonical(value):
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+
+    digest = hashlib.sha256(canonical({
+        "sender": [sender.display_name, sender.email], "subject": campaign.subject,
+        "body_text": campaign.body_text, "body_html": campaign.body_html, "recipient_mode": campaign.recipient_mode,
+        "address_column": campaign.address_column, "name_column": campaign.name_column}))
+    for row in campaign.recipients.order_by("row_number").values_list("row_number", "email", "display_name", "data"):
+        digest.update(b"\nR" + canonical(list(row)))
+    for filename, sha in campaign.attachments.values_list("filename", "sha256"):
+        digest.update(b"\nA" + canonical([filename, sha]))
+    assert compute_content_hash(campaign) == digest.hexdigest()
+
+
+def test_a_rejected_campaign_back_in_draft_follows_its_identity_and_the_newest_hash_rule(drafter, reviewer, sender):
+    campaign = submitted_campaign(drafter, sender, members(2))
+    assert campaign.sender_email == "koho@city.example.jp"
+    workflow.reject(campaign, reviewer, "件名を直してください")
+    workflow.update_message(campaign, drafter, subject="{{氏名}} 様 (修正)")
+    campaign.refresh_from_db()
+    assert (campaign.sender_name, campaign.sender_email, campaign.content_hash_version) == ("", "", 2)
+
+
+def test_a_drafter_who_is_also_a_reviewer_cannot_edit_or_resubmit_another_drafters_rejected_campaign(
+        db, django_user_model, drafter, reviewer, sender):
+    both = make_user(django_user_model, "both", Role.DRAFTER, Role.REVIEWER)
+    campaign = submitted_campaign(drafter, sender, members(2))
+    workflow.reject(campaign, reviewer, "宛名を確認してください")
+    with pytest.raises(workflow.NotAllowed):
+        workflow.update_message(campaign, both, subject="{{氏名}} 様 (書き換え)")
+    with pytest.raises(workflow.NotAllowed):
+        workflow.submit(campaign, both)
+    campaign.refresh_from_db()
+    assert campaign.state == State.REJECTED and "書き換え" not in campaign.subject
+    assert not workflow.can("edit", campaign, both) and not workflow.can("submit", campaign, both)
+
+
+def test_a_subject_with_a_line_break_is_blocked_at_preflight(drafter, sender):
+    campaign = draft_campaign(drafter, sender, members(2), subject="{{氏名}} 様\nBcc: evil@example.org")
+    with pytest.raises(workflow.SubmissionBlocked) as blocked:
+        workflow.submit(campaign, drafter)
+    assert "message.subject_line_break" in {f.code for f in blocked.value.findings}
+
+
+def test_submission_stores_the_findings_it_computed_and_the_edit_page_reuses_them(drafter, sender, monkeypatch):
+    from approvals import guards, preflight
+
+    campaign = draft_campaign(drafter, sender, members(3))
+    first = workflow.current_findings(campaign)
+    calls = []
+    monkeypatch.setattr(preflight.guards, "run_preflight", lambda c: calls.append(c) or guards.run_preflight(c))
+    assert [f.as_dict() for f in workflow.current_findings(campaign)] == [f.as_dict() for f in first]
+    workflow.submit(campaign, drafter)
+    assert calls == []  # same version: neither the page nor the submission ran the checks again
+    campaign.refresh_from_db()
+    assert campaign.findings == [f.as_dict() for f in first]
+    assert not campaign.preflight_runs.exists()  # they quote list data; the submitted findings remain
+
+
+def test_the_edit_page_reruns_the_preflight_after_any_change(drafter, sender):
+    from approvals.models import InternalDomain, Suppression
+
+    campaign = draft_campaign(drafter, sender, members(3))
+    assert not any(f.code == "list.suppressed" for f in workflow.current_findings(campaign))
+    Suppression.objects.create(email="member00001@example.com", reason=Suppression.Reason.BOUNCED)
+    codes = {f.code for f in workflow.current_findings(campaign)}
+    assert any("suppress" in code for code in codes), codes
+    workflow.update_message(campaign, drafter, subject="{{氏名}} 様 {{住所}}")
+    assert "merge.unknown_field" in {f.code for f in workflow.current_findings(campaign)}
+    InternalDomain.objects.create(domain="example.com")
+    workflow.current_findings(campaign)  # a new key, computed, not an error

@@ -1,5 +1,11 @@
 """The delivery engine: verify the approved content, then send claimed batches until none remain.
 
+What the reviewer approved is what every batch sends: the whole content hash is
+recomputed before the first message (and by the workflow before a resume), and
+before each batch the part without the rows (sender, subject, bodies, mode,
+attachments' names, types and bytes) is checked against the approval; any
+difference stops the campaign with an audited reason on its page.
+
 Called by the thin Celery tasks in ``approvals.tasks``; every function takes
 ids and re-reads the database, which is the only source of truth.
 """
@@ -14,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import audit, transitions
-from ..content_hash import compute_content_hash
+from ..content_hash import message_digest
 from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
@@ -40,10 +46,8 @@ def start(campaign_id: int) -> bool:
         return True
     if campaign.state != State.APPROVED:
         return False
-    found = _current_hash(campaign)
-    if found != campaign.approved_hash:
+    if not transitions.content_still_approved(campaign):
         log.error("campaign %s changed after approval; refusing to send", campaign_id)
-        transitions.refuse_changed_content(campaign, found)
         return False
     if not transitions.start_sending(campaign):
         return False
@@ -59,15 +63,6 @@ def _send_seed_copies(campaign: Campaign) -> None:
         audit.record("seed_sent", campaign=campaign, to=address, accepted=accepted, detail=detail)
 
 
-def _current_hash(campaign: Campaign) -> str:
-    """The content hash, with every attachment's bytes re-read from storage."""
-    for attachment in campaign.attachments.all():
-        with attachment.file.open("rb") as handle:
-            if hashlib.sha256(handle.read()).hexdigest() != attachment.sha256:
-                return "attachment-bytes-changed:" + attachment.filename
-    return compute_content_hash(campaign)
-
-
 def send_batch(campaign_id: int) -> BatchReport:
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
     if campaign.state != State.SENDING:
@@ -78,10 +73,35 @@ def send_batch(campaign_id: int) -> BatchReport:
         if size <= 0:
             transitions.end_canary_stage(campaign)
             return BatchReport(0, None)
+    attachments = _approved_payloads(campaign)
+    if attachments is None:
+        return BatchReport(0, None)
     deliveries = ledger.claim_batch(campaign_id, size)
     if deliveries:
-        _send_claimed(campaign, deliveries)
+        _send_claimed(campaign, deliveries, attachments)
     return BatchReport(len(deliveries), _look_again(campaign))
+
+
+def _approved_payloads(campaign: Campaign) -> list[tuple[str, bytes, str]] | None:
+    """The attachments to send, once this batch's content is shown to be the approved one.
+
+    None when it is not: the campaign has been stopped with the reason. Campaigns approved
+    before the digest existed have none recorded; for them the bytes are still checked.
+    """
+    found = message_digest(campaign)
+    if campaign.approved_message_digest and found != campaign.approved_message_digest:
+        log.error("campaign %s: sender, message or attachments changed after approval", campaign.pk)
+        transitions.refuse_changed_content(campaign, "message-changed:" + found)
+        return None
+    payloads = []
+    for attachment in campaign.attachments.all():
+        payload = _payload(attachment)
+        if hashlib.sha256(payload[1]).hexdigest() != attachment.sha256:
+            log.error("campaign %s: attachment %s changed on disk after approval", campaign.pk, attachment.pk)
+            transitions.refuse_changed_content(campaign, "attachment-bytes-changed:" + attachment.filename)
+            return None
+        payloads.append(payload)
+    return payloads
 
 
 def _canary_room(campaign: Campaign) -> int:
@@ -97,8 +117,7 @@ def _batch_size(campaign: Campaign) -> int:
     return settings.MAILGUARD["SEND_BATCH_SIZE"]
 
 
-def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
-    attachments = [_payload(a) for a in campaign.attachments.all()]
+def _send_claimed(campaign: Campaign, deliveries: list[Delivery], attachments) -> None:
     connection = get_connection()
     connection.open()
     try:

@@ -12,6 +12,8 @@ def message_is_complete(ctx: PreflightContext) -> Iterator[Finding]:
         yield Finding("message.no_subject", Severity.BLOCK)
     if not ctx.campaign.body_text.strip():
         yield Finding("message.no_body", Severity.BLOCK)
+    if merge.check_header_template(ctx.campaign.subject):
+        yield Finding("message.subject_line_break", Severity.BLOCK)
 
 
 def merge_fields_are_known(ctx: PreflightContext) -> Iterator[Finding]:

@@ -341,6 +341,7 @@ def _display_name_changed(p):
 
 text("message.no_subject")(lambda p: _("Write a subject."))
 text("message.no_body")(lambda p: _("Write the plain-text body."))
+text("message.subject_line_break")(lambda p: _("The subject contains a line break. Write the subject on one line."))
 
 
 def _where(where: str) -> str:

@@ -17,8 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
-from .. import audit, charts, reports, selectors
-from ..models import Campaign, Delivery, Recipient
+from .. import audit_checkpoints, charts, reports, role_grants, selectors
+from ..models import AuditEvent, Campaign, Delivery, Recipient
 from ..roles import Role
 from .common import role_required
 
@@ -108,11 +108,14 @@ def campaigns(request):
     rows = rows.annotate(
         recipient_total=Count("recipients", distinct=True), sent=sent, failed=failed, in_doubt=in_doubt
     )
+    page = Paginator(rows, 50).get_page(request.GET.get("page"))
     return render(request, "approvals/auditor/campaigns.html", {
-        "page": Paginator(rows, 50).get_page(request.GET.get("page")),
+        "page": page,
         "form": form,
         "filtered": form.is_bound and any(v for k, v in request.GET.items() if k != "page"),
-        "chain": audit.verify_chain(),
+        # The last signed checkpoint (beat writes one hourly), not a walk of the whole chain per view.
+        "verification": audit_checkpoints.last_verification(),
+        "recent_grants": role_grants.flagged_approvals(list(page.object_list)),
     })
 
 
@@ -134,6 +137,7 @@ def campaign_audit(request, pk: int):
         "events": campaign.events.select_related("actor"),
         "reviews": campaign.reviews.select_related("reviewer"),
         "counts": selectors.delivery_counts(campaign),
+        "recent_grants": role_grants.recent_grants(campaign),
         "page": Paginator(deliveries, 100).get_page(request.GET.get("page")),
         "statuses": Delivery.Status.choices,
         "status": status,
@@ -147,6 +151,18 @@ def approved_version(request, pk: int):
     return render(request, "approvals/auditor/approved_version.html", {
         "campaign": campaign,
         "version": reports.approved_version(campaign) if campaign.approved_hash else None,
+    })
+
+
+# --- Accounts, roles, senders and domains: who changed what ----------------------------------
+
+
+@auditor_page
+def account_changes(request):
+    """Every audit event that belongs to no campaign: accounts, roles, sender identities, domains."""
+    events = AuditEvent.objects.filter(campaign__isnull=True).order_by("-id")
+    return render(request, "approvals/auditor/changes.html", {
+        "page": Paginator(events, 100).get_page(request.GET.get("page")),
     })
 
 

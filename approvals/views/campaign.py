@@ -7,6 +7,7 @@ from django.views.decorators.http import require_POST
 
 from .. import review_evidence, selectors, workflow
 from ..forms import CancelForm
+from ..middleware import passive
 from ..models import Campaign, Delivery, ReviewActivity
 from ..roles import Role, has_role
 from .common import back_to, perform, private_file_response, role_required
@@ -38,6 +39,7 @@ def campaign_detail(request, pk: int):
     })
 
 
+@passive  # polled by the open page: not activity that keeps the session alive
 @role_required(*ANY_ROLE)
 def campaign_progress(request, pk: int):
     """Live progress for the status page (polled by static/js/progress.js)."""

@@ -6,7 +6,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import guards, selectors, workflow
+from .. import selectors, workflow
 from ..forms import AttachmentForm, CampaignCreateForm, CancelForm, ColumnsForm, ListUploadForm, MessageForm
 from ..guards.context import unused_columns_of
 from ..guards.texts import displayed
@@ -50,7 +50,7 @@ def campaign_edit(request, pk: int):
         "columns_form": ColumnsForm(columns=campaign.columns, initial={
             "address_column": campaign.address_column, "name_column": campaign.name_column}),
         "attachment_form": AttachmentForm(),
-        "findings": displayed(guards.run_preflight(campaign)),
+        "findings": displayed(workflow.current_findings(campaign)),
         "unused_columns": unused_columns_of(campaign),
         "recipient_count": campaign.recipients.count(),
         "sample_recipients": campaign.recipients.all()[:5],

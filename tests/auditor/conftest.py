@@ -1,7 +1,6 @@
-"""Fixtures for the auditor's pages: signed-in clients, sending inline, PostgreSQL-only tests."""
+"""Fixtures for the auditor's pages: signed-in clients, sending inline."""
 
 import pytest
-from django.db import connection
 
 from approvals.roles import Role
 from tests.conftest import make_user
@@ -10,12 +9,6 @@ from tests.conftest import make_user
 @pytest.fixture
 def drafter2(db, django_user_model):
     return make_user(django_user_model, "drafter2", Role.DRAFTER)
-
-
-@pytest.fixture
-def postgresql_only(db):
-    if connection.vendor != "postgresql":
-        pytest.skip("the append-only trigger exists on PostgreSQL only")
 
 
 SENSITIVE_CODE = "pii.test_health_data"

@@ -1,4 +1,4 @@
-"""The audit log: verify_audit's exit codes and, on PostgreSQL, a trigger that refuses changes."""
+"""The audit log: verify_audit's exit codes, and a trigger (PostgreSQL and SQLite) that refuses changes."""
 
 from io import StringIO
 
@@ -54,30 +54,30 @@ def test_verify_audit_detects_a_removed_event_in_the_middle(drafter, sender):
     assert code == 1 and f"broken at event {following.pk}" in err
 
 
-def test_truncating_the_end_is_caught_only_with_an_anchor(drafter, sender):
+def test_truncating_the_end_is_caught_by_the_last_checkpoint_without_an_anchor(drafter, sender):
     draft_campaign(drafter, sender, members(1))
     anchor = audit.verify_chain().last_hash
-    assert _verify("--anchor", anchor)[0] == 0
+    assert _verify("--anchor", anchor)[0] == 0  # also writes a signed checkpoint
     with audit_trigger_disabled():
         AuditEvent.objects.filter(hash=anchor).delete()
-    code, out, _err = _verify()
-    assert code == 0 and "intact" in out  # the documented limitation of the chain alone
-    code, _out, err = _verify("--anchor", anchor)
-    assert code == 1 and anchor in err
+    code, out, err = _verify()
+    assert code == 1 and "intact" not in out and "cut off" in err
+    code, _out, err = _verify("--no-checkpoint", "--anchor", anchor)
+    assert code == 1
 
 
-def test_verify_audit_help_documents_the_truncation_limitation():
+def test_verify_audit_help_documents_checkpoints_and_anchors():
     from approvals.management.commands.verify_audit import Command
 
-    assert "END of the log" in Command.help and "--anchor" in Command.help
+    assert "checkpoint" in Command.help and "--anchor" in Command.help
 
 
-# --- PostgreSQL: the table refuses UPDATE and DELETE ---------------------------------------
+# --- The table refuses UPDATE and DELETE (PostgreSQL and SQLite) ----------------------------
 
 
-def test_postgresql_refuses_to_update_an_audit_event(postgresql_only, drafter, sender):
+def test_the_database_refuses_to_update_an_audit_event(drafter, sender):
     draft_campaign(drafter, sender, members(1))
-    event = AuditEvent.objects.order_by("id").first()
+    event = AuditEvent.objects.get(action="created")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
         AuditEvent.objects.filter(pk=event.pk).update(actor_name="someone-else")
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -87,7 +87,7 @@ def test_postgresql_refuses_to_update_an_audit_event(postgresql_only, drafter, s
     assert event.actor_name == "drafter" and audit.verify_chain().ok
 
 
-def test_postgresql_refuses_to_delete_an_audit_event(postgresql_only, drafter, sender):
+def test_the_database_refuses_to_delete_an_audit_event(drafter, sender):
     draft_campaign(drafter, sender, members(1))
     count = AuditEvent.objects.count()
     with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
@@ -98,7 +98,7 @@ def test_postgresql_refuses_to_delete_an_audit_event(postgresql_only, drafter, s
     assert AuditEvent.objects.count() == count
 
 
-def test_postgresql_still_appends_events(postgresql_only, drafter, sender):
+def test_the_database_still_appends_events(drafter, sender):
     draft_campaign(drafter, sender, members(1))
     audit.record("test_event", note="appending is allowed")
     assert audit.verify_chain().ok

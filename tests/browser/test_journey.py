@@ -86,6 +86,9 @@ def test_drafter_reviewer_worker_auditor_journey(new_page, worker, esp, drafter,
         assert all(other not in message.text_body for n, other in MEMBERS if other != email)
         assert [a.content for a in message.attachments] == [PDF]
 
+    from approvals.tasks import checkpoint_audit
+
+    checkpoint_audit()  # what beat does hourly: the auditor's page shows the last verification
     auditor_page = new_page()
     sign_in(auditor_page, "auditor", "pw-auditor")
     row = auditor_page.locator(f"tr[data-campaign='{campaign_id}']")

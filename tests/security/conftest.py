@@ -2,6 +2,7 @@
 two-factor sign-in switched on or off, and the browser fixtures of tests/browser."""
 
 import os
+import secrets
 
 import pytest
 
@@ -58,3 +59,10 @@ def fresh_environment(**env) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items()
             if (not k.startswith("MAILGUARD_") or k == "MAILGUARD_VAR_DIR") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return {**keep, "DJANGO_SETTINGS_MODULE": "mailguard.settings", **env}
+
+
+def production_environment(**extra) -> dict[str, str]:
+    """What production settings need: a secret key, hosts, the audit key and the webhook secret."""
+    return {"MAILGUARD_PRODUCTION": "1", "MAILGUARD_SECRET_KEY": secrets.token_urlsafe(50),
+            "MAILGUARD_ALLOWED_HOSTS": "mailguard.example.jp", "MAILGUARD_AUDIT_KEY": secrets.token_hex(32),
+            "ANYMAIL_WEBHOOK_SECRET": "esp:" + secrets.token_urlsafe(16), **extra}

@@ -73,6 +73,7 @@ TABLE = {
     "audit_deliveries_csv": ("GET",  302, 403, 403, 403, 200, 403),
     "audit_dashboard":      ("GET",  302, 403, 403, 403, 200, 403),
     "audit_address":        ("GET",  302, 403, 403, 403, 200, 403),
+    "audit_changes":        ("GET",  302, 403, 403, 403, 200, 403),
     "audit_approved_version": ("GET", 302, 403, 403, 403, 200, 403),
     "audit_incident_report": ("GET", 302, 403, 403, 403, 200, 403),
     "audit_incident_report_csv": ("GET", 302, 403, 403, 403, 200, 403),

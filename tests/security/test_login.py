@@ -3,7 +3,6 @@ that scripts and other sites cannot use, and sessions that end with the account.
 
 import json
 import re
-import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from django.urls import reverse
 
 from approvals.models import Campaign
 
-from .conftest import fresh_environment
+from .conftest import fresh_environment, production_environment
 
 ROOT = Path(__file__).resolve().parents[2]
 LOGIN = "/accounts/login/"
@@ -198,8 +197,7 @@ def settings_with(**env) -> dict:
 
 
 def production_env(**extra) -> dict:
-    return {"MAILGUARD_PRODUCTION": "1", "MAILGUARD_SECRET_KEY": secrets.token_urlsafe(50),
-            "MAILGUARD_ALLOWED_HOSTS": "mailguard.example.jp", **extra}
+    return production_environment(**extra)
 
 
 def test_production_settings_make_cookies_secure_and_require_https():
@@ -221,6 +219,15 @@ def test_production_cannot_start_without_a_secret_key():
                             env=fresh_environment(MAILGUARD_PRODUCTION="1"),
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "MAILGUARD_SECRET_KEY" in result.stderr
+
+
+def test_production_cannot_start_without_an_audit_key():
+    """The audit chain's key must come from the environment, never from the database or a default."""
+    environment = production_environment()
+    del environment["MAILGUARD_AUDIT_KEY"]
+    result = subprocess.run([sys.executable, "-c", SETTINGS_PROBE], cwd=ROOT, env=fresh_environment(**environment),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "MAILGUARD_AUDIT_KEY" in result.stderr
 
 
 def test_production_ignores_the_debug_switch():

@@ -34,8 +34,12 @@ def test_superuser_who_drafted_cannot_approve_in_the_workflow(super_both, sender
 
 
 def test_superuser_who_only_edited_someone_elses_draft_cannot_approve(super_both, drafter, sender):
+    from approvals.models import Contributor
+
     campaign = draft_campaign(drafter, sender, members(2))
-    workflow.update_message(campaign, super_both, subject="{{氏名}} 様 (edited)")
+    with pytest.raises(workflow.NotAllowed):  # only the campaign's own drafters edit it
+        workflow.update_message(campaign, super_both, subject="{{氏名}} 様 (edited)")
+    Contributor.objects.create(campaign=campaign, user=super_both)  # an edit made before that rule
     workflow.submit(campaign, drafter)
     campaign.refresh_from_db()
     acknowledged = review_everything(campaign, super_both)

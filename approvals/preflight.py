@@ -1,0 +1,106 @@
+"""The preflight of one content version, computed once and reused while nothing changes.
+
+Findings are stored per campaign under a key that covers the content hash of the
+snapshot they were computed on and everything else the checks read: the other
+campaign fields they use, the internal domains, the suppression list, the
+sender's state, the policy settings, the version of the checks' code and the
+language of the messages. A row is written only while the campaign's row lock is
+held, so hash and findings always describe the same snapshot: the edit page
+reruns the preflight only when something changed, and submission takes the
+findings of exactly the version it submits.
+
+Known limit: the check for names that changed since earlier campaigns also reads
+other campaigns' sent deliveries; a cached result notices those only when a
+campaign finishes (its count and time are part of the key).
+"""
+
+import hashlib
+import json
+from functools import cache
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count, Max
+from django.utils import translation
+
+from . import guards
+from .content_hash import compute_content_hash
+from .guards.findings import Finding, Severity
+from .models import Campaign, InternalDomain, PreflightRun, Suppression
+
+# Keep a few versions per campaign (a drafter going back and forth), not every one ever seen.
+KEEP_PER_CAMPAIGN = 5
+FINISHED = (Campaign.State.SENT, Campaign.State.PARTLY_FAILED)
+
+
+class ContentMoved(Exception):
+    """The content changed while the preflight ran (only possible behind the workflow's back)."""
+
+
+def findings_of(campaign: Campaign) -> tuple[str, list[Finding]]:
+    """(content hash, findings) for the edit page: from the store when this version was checked.
+
+    Call inside a transaction that holds the campaign's lock when the result must match the
+    content exactly (submission); the edit page calls ``findings_for_page`` instead.
+    """
+    content_hash = compute_content_hash(campaign)
+    key = _key(campaign, content_hash)
+    stored = PreflightRun.objects.filter(campaign=campaign, key=key).values_list("findings", flat=True).first()
+    if stored is not None:
+        return content_hash, [_finding(data) for data in stored]
+    findings = guards.run_preflight(campaign)
+    if compute_content_hash(campaign) != content_hash:
+        raise ContentMoved
+    _store(campaign, key, content_hash, findings)
+    return content_hash, findings
+
+
+def cached_findings(campaign: Campaign) -> list[Finding] | None:
+    """The stored findings of the campaign as it is now, or None when this version was never checked."""
+    key = _key(campaign, compute_content_hash(campaign))
+    stored = PreflightRun.objects.filter(campaign=campaign, key=key).values_list("findings", flat=True).first()
+    return None if stored is None else [_finding(data) for data in stored]
+
+
+def _store(campaign: Campaign, key: str, content_hash: str, findings: list[Finding]) -> None:
+    PreflightRun.objects.update_or_create(
+        campaign=campaign, key=key,
+        defaults={"content_hash": content_hash, "findings": [f.as_dict() for f in findings]},
+    )
+    older = campaign.preflight_runs.order_by("-created_at", "-id").values_list("id", flat=True)[KEEP_PER_CAMPAIGN:]
+    PreflightRun.objects.filter(id__in=list(older)).delete()
+
+
+def _finding(data: dict) -> Finding:
+    return Finding(data["code"], Severity(data["severity"]), data.get("params") or {},
+                   rows=tuple(data.get("rows", ())), files=tuple(data.get("files", ())),
+                   items=tuple(tuple(item) for item in data.get("items", ())))
+
+
+def _key(campaign: Campaign, content_hash: str) -> str:
+    sender = campaign.sender
+    suppressed = Suppression.objects.aggregate(n=Count("id"), last=Max("id"))
+    finished = Campaign.objects.filter(state__in=FINISHED).aggregate(n=Count("id"), last=Max("finished_at"))
+    parts = {
+        "content": content_hash,
+        "campaign": [campaign.pk, campaign.list_sha256, campaign.list_filename, list(campaign.columns)],
+        "sender": [sender.active, sender.display_name, sender.email] if sender else None,
+        "internal_domains": sorted(InternalDomain.objects.values_list("domain", flat=True)),
+        "suppressed": [suppressed["n"], suppressed["last"]],
+        "names_history": [finished["n"], str(finished["last"])],
+        "policy": settings.MAILGUARD,
+        "code": _code_version(),
+        # Only block findings about merge fields carry words (the parser's), in this language.
+        "language": translation.get_language(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+@cache
+def _code_version() -> str:
+    """The checks' own source: findings computed by an earlier release are not reused after an upgrade."""
+    package = Path(guards.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted([*package.glob("*.py"), package.parent / "merge.py", *package.parent.glob("intake/*.py")]):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

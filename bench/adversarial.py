@@ -1,0 +1,367 @@
+"""Time worst-case inputs at the upload limits through the real entry points.
+
+    .venv/bin/python bench/adversarial.py [--case NAME ...] [--stop-after SECONDS]
+
+Each case sends what an attacker (or an unlucky spreadsheet) could send through
+the same pages a person uses: the list upload, the message form, the edit page
+with its preflight, submission, the attachment upload, the ESP webhook. It prints
+the seconds each took; the target is under 2 s each. A case still running after
+``--stop-after`` seconds (default 120) is stopped and printed as such.
+
+Everything happens in a throwaway directory (SQLite database, private files) that
+is deleted afterwards; nothing touches the project's var/ or a DATABASE_URL from
+the environment. The script exits non-zero only on errors, never because
+something was slow, and asserts nothing.
+"""
+
+import argparse
+import base64
+import csv
+import io
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+MB = 1024 * 1024
+WEBHOOK_SECRET = "esp:bench-secret"
+
+
+@dataclass
+class Case:
+    name: str
+    label: str
+    run: Callable[["Bench"], list[tuple[str, Callable[[], object]]]]
+
+
+class Stopped(Exception):
+    pass
+
+
+@contextmanager
+def stop_after(seconds: int):
+    def alarm(signum, frame):
+        raise Stopped
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def setup_django(var_dir: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "mailguard.settings"
+    os.environ["MAILGUARD_VAR_DIR"] = var_dir
+    os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
+    os.environ["MAILGUARD_ALLOWED_HOSTS"] = "testserver,localhost"
+    os.environ["ANYMAIL_WEBHOOK_SECRET"] = WEBHOOK_SECRET
+    os.environ["MAILGUARD_LOG_LEVEL"] = "ERROR"
+    os.environ.pop("MAILGUARD_PRODUCTION", None)
+    sys.path.insert(0, str(ROOT))
+
+    import django
+
+    django.setup()
+    import logging
+    import warnings
+
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    # A stopped step is reported by the bench itself; the static files folder does not matter here.
+    logging.getLogger("django.request").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", message="No directory at")
+
+
+class Bench:
+    """A drafter with a signed-in client, and helpers that go through the pages."""
+
+    def __init__(self):
+        from django.contrib.auth import get_user_model
+        from django.test import Client
+
+        from approvals.management.commands.seed_demo import ensure_groups
+        from approvals.models import SenderIdentity
+        from approvals.roles import Role
+
+        users = get_user_model().objects
+        self.drafter = users.filter(username="bench-drafter").first() or users.create_user(
+            "bench-drafter", "drafter@example.jp", "bench-password")
+        self.drafter.groups.set([ensure_groups()[Role.DRAFTER]])
+        self.sender = SenderIdentity.objects.get_or_create(
+            email="service@city.example.jp", defaults={"display_name": "市民サービス課"})[0]
+        self.client = Client(headers={"accept-language": "en"})
+        self.client.force_login(self.drafter)
+
+    def campaign(self, rows: int = 3):
+        from approvals import workflow
+
+        campaign = workflow.create_campaign(self.drafter, "adversarial")
+        if rows:
+            self.upload_list(campaign, member_csv(rows), "members.csv")
+        self.save_message(campaign, subject="{{氏名}} 様", body="{{氏名}} 様\nお知らせです。")
+        return campaign
+
+    def upload_list(self, campaign, data: bytes, filename: str):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.urls import reverse
+
+        upload = SimpleUploadedFile(filename, data, content_type="application/octet-stream")
+        return self.client.post(reverse("list_upload", args=[campaign.pk]), {"file": upload})
+
+    def add_attachment(self, campaign, data: bytes, filename: str, content_type: str):
+        from django.core.files.uploadedfile import SimpleUploadedFile
+        from django.urls import reverse
+
+        upload = SimpleUploadedFile(filename, data, content_type=content_type)
+        return self.client.post(reverse("attachment_add", args=[campaign.pk]), {"file": upload})
+
+    def save_message(self, campaign, *, subject: str, body: str, html: str = ""):
+        from django.urls import reverse
+
+        return self.client.post(reverse("campaign_edit", args=[campaign.pk]), {
+            "name": "adversarial", "sender": self.sender.pk, "recipient_mode": "individual",
+            "subject": subject, "body_text": body, "body_html": html})
+
+    def edit_page(self, campaign):
+        from django.urls import reverse
+
+        return self.client.get(reverse("campaign_edit", args=[campaign.pk]))
+
+    def submit(self, campaign):
+        from django.urls import reverse
+
+        return self.client.post(reverse("campaign_submit", args=[campaign.pk]))
+
+    def webhook(self, body: bytes):
+        from django.test import Client
+
+        auth = "Basic " + base64.b64encode(WEBHOOK_SECRET.encode()).decode()
+        return Client().post("/anymail/postmark/tracking/", data=body, content_type="application/json",
+                             HTTP_AUTHORIZATION=auth)
+
+
+def member_csv(count: int, extra: dict[str, str] | None = None) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["氏名", "メールアドレス", *(extra or {})])
+    for i in range(count):
+        writer.writerow([f"山田 太郎{i}", f"member{i:06d}@example.com", *(extra or {}).values()])
+    return buffer.getvalue().encode("utf-8")
+
+
+# --- The cases ------------------------------------------------------------------------------------
+
+
+def wide_csv(bench: Bench):
+    columns = 100_000
+    header = ["メールアドレス", *(f"c{i}" for i in range(columns - 1))]
+    data = (",".join(header) + "\r\n" + "a@example.com" + ",x" * (columns - 1) + "\r\n").encode()
+    campaign = bench.campaign(rows=0)
+    return [(f"upload ({len(data) / MB:.1f} MB, {columns:,} columns)",
+             lambda: bench.upload_list(campaign, data, "w.csv")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def wide_csv_same_name(bench: Bench):
+    columns = 100_000
+    data = (",".join(["メールアドレス"] + ["名前"] * (columns - 1)) + "\r\na@example.com" + ",x" * (columns - 1)
+            + "\r\n").encode()
+    campaign = bench.campaign(rows=0)
+    return [(f"upload ({len(data) / MB:.1f} MB, one name {columns:,} times)",
+             lambda: bench.upload_list(campaign, data, "dup.csv"))]
+
+
+def unclosed_braces(bench: Bench):
+    body = "{{" * (4 * MB // 2)
+    campaign = bench.campaign(rows=1_000)
+    return [("save a 4 MB body of unclosed {{", lambda: bench.save_message(campaign, subject="{{氏名}}", body=body)),
+            ("edit page with its preflight (1,000 rows)", lambda: bench.edit_page(campaign)),
+            ("submit", lambda: bench.submit(campaign))]
+
+
+def unclosed_braces_80k(bench: Bench):
+    body = "{{ 氏名 " * (80 * 1024 // 7)
+    campaign = bench.campaign(rows=1_000)
+    return [("save an 80 KB body of '{{ 氏名 ' (the issue's case)",
+             lambda: bench.save_message(campaign, subject="{{氏名}}", body=body, html=body)),
+            ("edit page with its preflight (1,000 rows)", lambda: bench.edit_page(campaign)),
+            ("submit", lambda: bench.submit(campaign))]
+
+
+def one_word_body(bench: Bench):
+    word = "a" * (2 * MB)
+    body = f"{word}!{{{{氏名}}}} {word}@{word}"
+    campaign = bench.campaign(rows=1_000)
+    return [("save a 6 MB body of three words around a merge field",
+             lambda: bench.save_message(campaign, subject="{{氏名}}", body=body)),
+            ("edit page with its preflight (1,000 rows)", lambda: bench.edit_page(campaign)),
+            ("submit", lambda: bench.submit(campaign))]
+
+
+def long_subject(bench: Bench):
+    subject = ("{{氏名}} " + "件" * 1000 + "\n") * 1000
+    campaign = bench.campaign(rows=1_000)
+    return [("save a 4 MB subject with 1,000 line breaks",
+             lambda: bench.save_message(campaign, subject=subject, body="{{氏名}}")),
+            ("edit page with its preflight (1,000 rows)", lambda: bench.edit_page(campaign))]
+
+
+def long_line(bench: Bench):
+    data = ("氏名,メールアドレス\r\n" + "山田," + "a" * (45 * MB) + "@example.com").encode()
+    campaign = bench.campaign(rows=0)
+    return [(f"upload a {len(data) / MB:.0f} MB CSV that is one line",
+             lambda: bench.upload_list(campaign, data, "l.csv")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def huge_cells(bench: Bench):
+    rows = [["氏名", "メールアドレス", "備考"]]
+    rows += [["x" * (8 * MB), f"m{i}@example.com", "y" * (8 * MB)] for i in range(2)]
+    rows += [["山田", "z" * (8 * MB) + "@example.com", ""]]
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
+    data = buffer.getvalue().encode()
+    campaign = bench.campaign(rows=0)
+    return [(f"upload {len(data) / MB:.0f} MB in five cells", lambda: bench.upload_list(campaign, data, "h.csv")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def similar_long_addresses(bench: Bench):
+    local = "a" * 200_000
+    rows = "氏名,メールアドレス\r\n" + "".join(f"x{i},{local}{i}@example.com\r\n" for i in range(10))
+    campaign = bench.campaign(rows=0)
+    return [("upload 10 addresses of 200 KB that differ by one character",
+             lambda: bench.upload_list(campaign, rows.encode(), "s.csv")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def nested_zip(bench: Bench):
+    data = b"%PDF-1.4\n" + b"0" * (9 * MB)
+    for depth in range(40):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(f"level{depth}.zip" if depth else "inner.pdf", data)
+        data = buffer.getvalue()
+    campaign = bench.campaign()
+    return [(f"attach a ZIP nested 40 deep ({len(data) / 1024:.0f} KB, 9 MB inside)",
+             lambda: bench.add_attachment(campaign, data, "deep.zip", "application/zip")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def zip_bomb(bench: Bench):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for i in range(10):
+            archive.writestr(f"part{i}.txt", b"0" * (200 * MB))
+    data = buffer.getvalue()
+    campaign = bench.campaign()
+    return [(f"attach a ZIP of {len(data) / MB:.1f} MB that expands to 2 GB",
+             lambda: bench.add_attachment(campaign, data, "bomb.zip", "application/zip")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def many_entries_zip(bench: Bench):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for i in range(60_000):
+            archive.writestr(f"d/{i}.txt", b"x")
+    data = buffer.getvalue()
+    campaign = bench.campaign()
+    return [(f"attach a ZIP of 60,000 entries ({len(data) / MB:.1f} MB)",
+             lambda: bench.add_attachment(campaign, data, "many.zip", "application/zip")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def long_text_attachment(bench: Bench):
+    data = ("a" * 9 * MB).encode()
+    campaign = bench.campaign()
+    return [("attach a 9 MB text file that is one line",
+             lambda: bench.add_attachment(campaign, data, "line.txt", "text/plain")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def webhook_nesting(bench: Bench):
+    bench.campaign(rows=0)
+    depth = 120_000
+    nested = b"[" * depth + b"]" * depth
+    unclosed = b"{" + b'"a":[' * 50_000
+    return [(f"post {len(nested) / 1024:.0f} KB of nested JSON arrays", lambda: bench.webhook(nested)),
+            (f"post {len(unclosed) / 1024:.0f} KB of unclosed JSON", lambda: bench.webhook(unclosed)),
+            ("post 9 MB (over the limit)", lambda: bench.webhook(b"[" + b"0," * (9 * MB // 2) + b"0]")),
+            ("post a JSON array", lambda: bench.webhook(json.dumps([{"RecordType": "Bounce"}] * 5000).encode()))]
+
+
+CASES = [
+    Case("wide-csv", "wide CSV", wide_csv),
+    Case("wide-csv-one-name", "wide CSV, every column the same name", wide_csv_same_name),
+    Case("unclosed-braces", "unclosed braces at the form limit", unclosed_braces),
+    Case("unclosed-braces-80k", "unclosed braces, the issue's 80 KB body", unclosed_braces_80k),
+    Case("one-word-body", "a body that is a few very long words", one_word_body),
+    Case("long-subject", "long subject with line breaks", long_subject),
+    Case("long-line", "a list that is one long line", long_line),
+    Case("huge-cells", "huge single cells", huge_cells),
+    Case("similar-long-addresses", "long, nearly identical addresses", similar_long_addresses),
+    Case("nested-zip", "deeply nested ZIP", nested_zip),
+    Case("zip-bomb", "ZIP bomb", zip_bomb),
+    Case("many-entries-zip", "ZIP with many entries", many_entries_zip),
+    Case("long-text-attachment", "a text attachment that is one line", long_text_attachment),
+    Case("webhook", "webhook bodies", webhook_nesting),
+]
+
+
+def run(selected: list[Case], stop_seconds: int) -> None:
+    from django.db import connection
+
+    bench = Bench()
+    worst = 0.0
+    for case in selected:
+        print(f"{case.label}:")
+        steps = case.run(bench)
+        for label, step in steps:
+            started = time.perf_counter()
+            try:
+                with stop_after(stop_seconds):
+                    response = step()
+            except Stopped:
+                print(f"  {label}: stopped after {stop_seconds} s")
+                worst = max(worst, stop_seconds)
+                connection.close()  # whatever the step left half done
+                break
+            elapsed = time.perf_counter() - started
+            worst = max(worst, elapsed)
+            status = getattr(response, "status_code", "")
+            print(f"  {label}: {elapsed:.2f} s" + (f" (HTTP {status})" if status else ""))
+    print(f"slowest step: {worst:.2f} s (target: under 2 s each)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--case", action="append", choices=[c.name for c in CASES],
+                        help="run only these cases (repeatable; default: all)")
+    parser.add_argument("--stop-after", type=int, default=120, help="stop a step after this many seconds")
+    args = parser.parse_args()
+    selected = [c for c in CASES if not args.case or c.name in args.case]
+    var_dir = tempfile.mkdtemp(prefix="mailguard-adversarial-")
+    try:
+        setup_django(var_dir)
+        run(selected, args.stop_after)
+    finally:
+        shutil.rmtree(var_dir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
