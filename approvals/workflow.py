@@ -13,7 +13,6 @@ moves the delivery engine makes on its own live one layer below, in
 """
 
 import hashlib
-import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -29,7 +28,7 @@ from .delivery import ledger
 from .guards.context import unused_columns_of
 from .intake.attachments import AttachmentRefused, inspect_attachment
 from .intake.lists import RecipientTable
-from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
+from .models import Attachment, Campaign, Contributor, Recipient, Review, SenderIdentity
 from .rendering import message_id_for
 from .roles import Role, has_role
 from .transitions import TRANSITIONS, NotAllowed, WorkflowError, move, state_refusal
@@ -289,10 +288,7 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowl
     _check_acknowledged(campaign, acknowledged)
     missing = review_evidence.missing_evidence(campaign, user)
     if missing:
-        raise WorkflowError(
-            _("Before approving, open %(previews)d more recipient previews and %(files)d more attachments.")
-            % {"previews": len(missing.recipients), "files": len(missing.attachments)}
-        )
+        raise WorkflowError(missing.refusal())
     hold = timedelta(seconds=settings.MAILGUARD["HOLD_SECONDS"])
     with transaction.atomic():
         content_hash = _check_seen_version(campaign, seen_hash)
@@ -436,23 +432,7 @@ def _require_contributing_drafter(campaign: Campaign, user) -> None:
 
 def _create_ledger(campaign: Campaign) -> int:
     recipients = campaign.recipients.values_list("pk", "email").iterator(chunk_size=5000)
-    batch: list[Delivery] = []
-    count = 0
-    for recipient_id, email in recipients:
-        batch.append(Delivery(
-            campaign=campaign, recipient_id=recipient_id, email=email,
-            message_id=message_id_for(uuid.uuid4().hex),
-        ))
-        if len(batch) >= 2000:
-            count += _flush(batch)
-    return count + _flush(batch)
-
-
-def _flush(batch: list[Delivery]) -> int:
-    Delivery.objects.bulk_create(batch)
-    n = len(batch)
-    batch.clear()
-    return n
+    return ledger.create(campaign.pk, recipients, message_id_for)
 
 
 def _enqueue_dispatch(campaign_id: int, send_after) -> None:
@@ -472,11 +452,10 @@ def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], rese
     ids = list(delivery_ids)
     campaign.refresh_from_db(fields=["state"])
     with transaction.atomic():
-        in_doubt = campaign.deliveries.filter(pk__in=ids, status=Delivery.Status.IN_DOUBT)
         if resend:
-            changed = in_doubt.update(status=Delivery.Status.PENDING, claim_token="", error="")
+            changed = ledger.resend_in_doubt(campaign.pk, ids)
         else:
-            changed = in_doubt.update(status=Delivery.Status.SENT, sent_at=timezone.now())
+            changed = ledger.mark_in_doubt_delivered(campaign.pk, ids)
         audit.record(
             "in_doubt_resent" if resend else "in_doubt_marked_delivered",
             actor=user, campaign=campaign, deliveries=ids[:1000], count=changed,
