@@ -7,6 +7,7 @@ million rows holds one chunk in memory, never the file.
 import csv
 import io
 from collections.abc import Iterable, Iterator
+from itertools import islice
 
 from django.http import StreamingHttpResponse
 
@@ -28,14 +29,12 @@ def csv_chunks(rows: Iterable[Iterable]) -> Iterator[str]:
     yield BOM
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for index, row in enumerate(rows, start=1):
-        writer.writerow([neutralise(value) for value in row])
-        if index % ROWS_PER_CHUNK == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    if buffer.tell():
+    rows = iter(rows)
+    while chunk := list(islice(rows, ROWS_PER_CHUNK)):
+        writer.writerows([neutralise(value) for value in row] for row in chunk)
         yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
 
 
 def download_headers(response, filename: str):

@@ -114,9 +114,9 @@ def dashboard(request):
 def deliveries_csv(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
     labels = {status: str(label) for status, label in Delivery.Status.choices}  # translated once, not per row
-    header = [_("Address"), _("Status"), _("ESP message id"), _("Error"), _("Attempts"), _("Sent at")]
+    header = [_("Address"), _("Status"), _("ESP message id"), _("Error"), _("Attempts"), _("Sent at (UTC)")]
     rows = (
-        (email, labels.get(status, status), esp_id, error, attempts, sent_at.isoformat() if sent_at else "")
+        (email, labels.get(status, status), esp_id, error, attempts, sent_at)
         for email, status, esp_id, error, attempts, sent_at in queries.export_rows(campaign)
     )
     return csv_response(_with_header(header, rows), f"campaign-{campaign.pk}-deliveries.csv")

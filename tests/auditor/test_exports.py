@@ -70,3 +70,16 @@ def test_incident_report_csv_streams_too(client_for, auditor, drafter, reviewer,
     chunks, text = _read(response)
     assert chunks[0] == exports.BOM and response["Cache-Control"] == "no-store"
     assert "Persons affected" in text and campaign.approved_hash in text
+
+
+def test_ledger_export_writes_times_in_utc_like_every_other_export(client_for, auditor, drafter, reviewer,
+                                                                   sender, esp):
+    from approvals import reports
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    send_all(campaign.pk)
+    _chunks, text = _read(client_for(auditor).get(reverse("audit_deliveries_csv", args=[campaign.pk])))
+    header, *rows = list(csv.reader(io.StringIO(text[1:])))
+    assert header[5] == "Sent at (UTC)"
+    sent = dict(campaign.deliveries.values_list("email", "sent_at"))
+    assert {row[0]: row[5] for row in rows} == {email: reports.utc(at) for email, at in sent.items()}
