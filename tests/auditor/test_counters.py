@@ -3,7 +3,6 @@
 from datetime import timedelta
 from io import StringIO
 
-import pytest
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,8 +12,7 @@ from django.utils import timezone
 from approvals import workflow
 from approvals.delivery import engine, ledger
 from approvals.models import Campaign, Delivery
-from tests.conftest import wait_for
-from tests.factories import approve_after_review, approved_campaign, members, send_all, submitted_campaign
+from tests.factories import approved_campaign, members, send_all, submitted_campaign
 
 LEDGER_TABLE = '"approvals_delivery"'
 
@@ -96,20 +94,6 @@ def test_rebuild_corrects_counters_after_rows_changed_behind_the_ledgers_back(dr
     out = StringIO()
     call_command("rebuild_delivery_counts", str(campaign.pk), stdout=out)
     assert "every counter matched" in out.getvalue()
-
-
-@pytest.mark.worker
-def test_counters_match_the_rows_after_a_real_worker_sends_with_refusals(worker, esp, drafter, reviewer, sender):
-    rows = members(40)
-    esp.reject_recipients([rows[3]["メールアドレス"], rows[17]["メールアドレス"]])
-    esp.fail_ratio(0.2, status=500, seed=11)
-    campaign = submitted_campaign(drafter, sender, rows)
-    approve_after_review(campaign, reviewer)
-    wait_for(lambda: Campaign.objects.get(pk=campaign.pk).state == Campaign.State.PARTLY_FAILED,
-             message="the campaign to finish")
-    counts = ledger.kept_counts([campaign.pk])[campaign.pk]
-    assert counts["failed"] == 2 and counts["sent"] == 38
-    assert_counters_match(campaign)
 
 
 # --- Pages read the counters, never the ledger rows --------------------------------------------
