@@ -10,7 +10,9 @@ year of an office's mail: ``--campaigns`` finished campaigns of ``--recipients``
 recipients each, drawn from one membership list three times that size (so an
 address appears in many campaigns), with their whole ledger (sent, failed, in
 doubt, cancelled, ESP tracking events: delivered, bounced, complained), audit
-chain, reviews and review evidence, written with COPY. Then, through the real
+chain, reviews and review evidence, written with COPY; and, a year ago, one more
+campaign of ``--large`` recipients (100,000), whose pages are timed too, to show
+what grows with a campaign's size and what does not. Then, through the real
 workflow, one campaign in review and one draft of the same size, so the
 reviewer's and the drafter's pages work on a real list and real findings.
 
@@ -18,8 +20,8 @@ Each page is requested through Django's test Client (the whole middleware stack,
 templates included) after two warm-up requests; the table shows the median and
 the slowest of ``--repeat`` requests and the number of SQL queries. Streamed
 exports are read to the end inside the timing. Then the peak Python memory
-(tracemalloc) of each CSV export, after its first tenth and at its end: a flat
-export has the same peak at both points.
+(tracemalloc) of each CSV export, read after each quarter of it: a flat export
+has the same peak after the first quarter as at the end.
 
 It prints figures and asserts none; a page that runs into the statement timeout
 (``--timeout``, 30 s) is reported as such and the run goes on.
@@ -45,6 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/mailguard_pages_bench")
 TARGET_MS = 300
+LARGE_NAME = "会報 大規模号"
 
 FAMILY = ["佐藤", "鈴木", "髙橋", "田中", "伊藤", "渡辺", "山本", "中村", "小林", "加藤", "吉田", "山田", "佐々木",
           "山口", "松本", "井上", "木村", "林", "斎藤", "清水", "山崎", "森", "池田", "橋本", "阿部", "石川"]
@@ -165,7 +168,8 @@ def _delivery_outcome(rng: random.Random, state: str, index: int, count: int) ->
     return "sent"
 
 
-def seed_history(campaigns: int, recipients: int, users: dict, sender, findings: list) -> list[int]:
+def seed_history(campaigns: int, recipients: int, large: int, users: dict, sender, findings: list) -> list[int]:
+    """``campaigns`` finished campaigns of ``recipients`` each over the last year, and first one of ``large``."""
     from django.core.files.base import ContentFile
     from django.utils import timezone
 
@@ -173,20 +177,23 @@ def seed_history(campaigns: int, recipients: int, users: dict, sender, findings:
     from approvals.models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, ReviewActivity
     from tests.samples import NEWSLETTER_PDF
 
-    members = Members(recipients * 3)
+    members = Members(max(recipients * 3, large))
     rng = random.Random(2024)
     now = timezone.now().replace(microsecond=0)
-    states = _plan(campaigns)
+    plan = [(state, recipients) for state in _plan(campaigns)]
+    if large:
+        plan.insert(0, ("sent", large))
     ids = []
     recipient_id, delivery_id = _next_id(Recipient), _next_id(Delivery)
     attachment_sha = __import__("hashlib").sha256(NEWSLETTER_PDF).hexdigest()
-    for k, state in enumerate(states):
+    for k, (state, size) in enumerate(plan):
         started = time.perf_counter()
-        created = now - timedelta(days=365 * (campaigns - k) / campaigns, hours=3)
+        created = now - timedelta(days=365 * (len(plan) - k) / len(plan), hours=3)
         drafter = users["drafters"][k % len(users["drafters"])]
         reviewer = users["reviewers"][k % len(users["reviewers"])]
         campaign = Campaign.objects.create(
-            name=f"会報 第{k + 1}号", drafter=drafter, state=state, sender=sender, subject=SUBJECT, body_text=BODY,
+            name=LARGE_NAME if large and k == 0 else f"会報 第{k + 1}号", drafter=drafter, state=state,
+            sender=sender, subject=SUBJECT, body_text=BODY,
             list_filename=f"会員名簿-{k + 1}.csv", list_sha256=uuid.uuid4().hex * 2, columns=COLUMNS,
             address_column="メールアドレス", name_column="氏名", findings=findings,
         )
@@ -196,7 +203,7 @@ def seed_history(campaigns: int, recipients: int, users: dict, sender, findings:
         attachment.file.save("kaiho.pdf", ContentFile(NEWSLETTER_PDF), save=False)
         attachment.save()
 
-        window = list(members.window(k * recipients // 2, recipients))
+        window = list(members.window(k * recipients // 2, size))
         first_recipient = recipient_id
         _copy("approvals_recipient", ["id", "campaign_id", "row_number", "email", "display_name", "data"], (
             (first_recipient + i, campaign.pk, i + 2, email, name,
@@ -207,15 +214,15 @@ def seed_history(campaigns: int, recipients: int, users: dict, sender, findings:
         content_hash = compute_content_hash(campaign)
         approved = created + timedelta(days=1)
         sending = approved + timedelta(minutes=10)
-        finished = None if state in ("sending", "paused") else sending + timedelta(seconds=recipients / 50 + 5)
-        statuses = [_delivery_outcome(rng, state, i, recipients) for i in range(recipients)]
+        finished = None if state in ("sending", "paused") else sending + timedelta(seconds=size / 50 + 5)
+        statuses = [_delivery_outcome(rng, state, i, size) for i in range(size)]
         _copy("approvals_delivery", [
             "id", "campaign_id", "recipient_id", "email", "status", "message_id", "esp_message_id", "error",
             "attempts", "claim_token", "claimed_at", "sent_at", "tracking_status", "tracking_detail", "tracking_at",
             "updated_at"], (_delivery_row(rng, delivery_id + i, campaign.pk, first_recipient + i, email, status,
                                            sending + timedelta(seconds=i / 50))
                             for i, ((email, _name, _number), status) in enumerate(zip(window, statuses, strict=True))))
-        delivery_id += recipients
+        delivery_id += size
 
         Campaign.objects.filter(pk=campaign.pk).update(
             created_at=created, updated_at=finished or sending, submitted_hash=content_hash,
@@ -224,16 +231,16 @@ def seed_history(campaigns: int, recipients: int, users: dict, sender, findings:
             pause_reason="送信を一時停止しました（確認のため）" if state == "paused" else "")
         Review.objects.create(campaign=campaign, reviewer=reviewer, decision="approved", content_hash=content_hash,
                               comment="確認しました。")
-        previews = [first_recipient, first_recipient + recipients - 1, first_recipient + recipients // 2]
+        previews = [first_recipient, first_recipient + size - 1, first_recipient + size // 2]
         ReviewActivity.objects.bulk_create(
             [ReviewActivity(campaign=campaign, reviewer=reviewer, content_hash=content_hash, kind="preview",
                             object_id=pk) for pk in previews]
             + [ReviewActivity(campaign=campaign, reviewer=reviewer, content_hash=content_hash, kind="attachment",
                               object_id=attachment.pk)])
         _seed_events(campaign, state, created, approved, sending, finished, drafter, reviewer, content_hash,
-                     statuses, recipients)
+                     statuses, size)
         ids.append(campaign.pk)
-        print(f"  seeded campaign {k + 1}/{campaigns} ({state}, {recipients} recipients) "
+        print(f"  seeded campaign {k + 1}/{len(plan)} ({state}, {size} recipients) "
               f"in {time.perf_counter() - started:.1f} s", flush=True)
     _reset_sequences(Recipient, Delivery)
     return ids
@@ -374,7 +381,7 @@ def seed_live(recipients: int, users: dict, sender) -> tuple[int, int]:
     return made[0].pk, made[1].pk
 
 
-def seed(campaigns: int, recipients: int) -> None:
+def seed(campaigns: int, recipients: int, large: int) -> None:
     from django.core.management import call_command
 
     from approvals.models import Campaign, SenderIdentity
@@ -385,7 +392,7 @@ def seed(campaigns: int, recipients: int) -> None:
     sender = SenderIdentity.objects.create(display_name="市役所 広報課", email="koho@city.example.jp")
     review_pk, draft_pk = seed_live(recipients, users, sender)
     findings = Campaign.objects.get(pk=review_pk).findings
-    seed_history(campaigns, recipients, users, sender, findings)
+    seed_history(campaigns, recipients, large, users, sender, findings)
     _after_bulk_load()
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
@@ -454,25 +461,25 @@ def time_page(client, url: str, repeat: int) -> dict:
 
 
 def export_memory(client, url: str) -> dict:
-    """Peak traced memory while the export streams: after its first tenth and at its end."""
+    """Peak traced memory while the export streams, read after each quarter of it: flat means equal."""
     response = client.get(url)
     if not response.streaming:
         tracemalloc.start()
         body = client.get(url).content
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
-        return {"bytes": len(body), "early": peak, "peak": peak, "streamed": False}
+        return {"bytes": len(body), "quarters": [peak] * 4, "streamed": False}
     total = sum(len(chunk) for chunk in response.streaming_content)
     tracemalloc.start()
     response = client.get(url)
-    seen, early = 0, None
+    seen, quarters = 0, []
     for chunk in response.streaming_content:
         seen += len(chunk)
-        if early is None and seen >= total / 10:
-            early = tracemalloc.get_traced_memory()[1]
-    peak = tracemalloc.get_traced_memory()[1]
+        while len(quarters) < 3 and seen >= total * (len(quarters) + 1) / 4:
+            quarters.append(tracemalloc.get_traced_memory()[1])
+    quarters.append(tracemalloc.get_traced_memory()[1])
     tracemalloc.stop()
-    return {"bytes": seen, "early": early or peak, "peak": peak, "streamed": True}
+    return {"bytes": seen, "quarters": quarters, "streamed": True}
 
 
 def pages(recipients: int) -> list[tuple[str, str, str]]:
@@ -516,6 +523,29 @@ def pages(recipients: int) -> list[tuple[str, str, str]]:
         ("drafter", "campaign list", reverse("campaign_list")),
         ("drafter", "edit page", reverse("campaign_edit", args=[draft.pk])),
         ("drafter", "campaign status page", reverse("campaign_detail", args=[draft.pk])),
+        *_large_campaign_pages(),
+    ]
+
+
+def _large_campaign_pages() -> list[tuple[str, str, str]]:
+    """The same pages on the one campaign ten times the size: what grows with a campaign and what does not."""
+    from django.urls import reverse
+
+    from approvals.models import Campaign
+
+    large = Campaign.objects.filter(name=LARGE_NAME).first()
+    if large is None:
+        return []
+    n, pk = large.recipients.count(), large.pk
+    tag = f"{n:,}-recipient campaign"
+    return [
+        ("auditor", f"campaign (audit), {tag}", reverse("audit_campaign", args=[pk])),
+        ("auditor", f"campaign (audit, last page), {tag}",
+         reverse("audit_campaign", args=[pk]) + f"?page={(n + 99) // 100}"),
+        ("auditor", f"campaign status page, {tag}", reverse("campaign_detail", args=[pk])),
+        ("auditor", f"incident report, {tag}", reverse("audit_incident_report", args=[pk])),
+        ("auditor", f"approved version, {tag}", reverse("audit_approved_version", args=[pk])),
+        ("auditor", f"CSV export (ledger), {tag}", reverse("audit_deliveries_csv", args=[pk])),
     ]
 
 
@@ -533,18 +563,18 @@ def measure(recipients: int, repeat: int) -> None:
           f"{Delivery.objects.count():,} ledger rows, {AuditEvent.objects.count():,} audit events")
     by_status = dict(Delivery.objects.order_by().values_list("status").annotate(n=Count("id")))
     print("ledger: " + ", ".join(f"{status} {n:,}" for status, n in sorted(by_status.items())))
-    print(f"\n{'role':9} {'page':44} {'median ms':>10} {'max ms':>8} {'queries':>8} {'KB':>8}")
+    print(f"\n{'role':9} {'page':56} {'median ms':>10} {'max ms':>8} {'queries':>8} {'KB':>8}")
     over = []
     for role, name, url in pages(recipients):
         result = time_page(clients[role], url, repeat)
         if "error" in result:
-            print(f"{role:9} {name:44} {'—':>10} {'—':>8} {'—':>8} {'—':>8}  {result['error']}")
+            print(f"{role:9} {name:56} {'—':>10} {'—':>8} {'—':>8} {'—':>8}  {result['error']}")
             over.append(name)
             continue
         flag = "" if result["median"] < TARGET_MS else f"  over {TARGET_MS} ms"
         if flag:
             over.append(name)
-        print(f"{role:9} {name:44} {result['median']:10.1f} {result['max']:8.1f} {result['queries']:8d} "
+        print(f"{role:9} {name:56} {result['median']:10.1f} {result['max']:8.1f} {result['queries']:8d} "
               f"{result['bytes'] / 1024:8.0f}{flag}", flush=True)
     print()
     for role, name, url in pages(recipients):
@@ -552,8 +582,9 @@ def measure(recipients: int, repeat: int) -> None:
             continue
         memory = export_memory(clients[role], url)
         how = "streamed" if memory["streamed"] else "built in memory"
-        print(f"peak memory of {name}: {memory['peak'] / 1_048_576:.2f} MB for {memory['bytes'] / 1_048_576:.1f} MB "
-              f"of CSV ({how}; after the first tenth: {memory['early'] / 1_048_576:.2f} MB)")
+        quarters = " / ".join(f"{peak / 1_048_576:.2f}" for peak in memory["quarters"])
+        print(f"peak memory of {name}: {memory['quarters'][-1] / 1_048_576:.2f} MB for "
+              f"{memory['bytes'] / 1_048_576:.2f} MB of CSV ({how}; peak after each quarter: {quarters} MB)")
     print(f"\npages at or over {TARGET_MS} ms median: {', '.join(over) if over else 'none'}")
 
 
@@ -561,6 +592,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--campaigns", type=int, default=100)
     parser.add_argument("--recipients", type=int, default=10_000)
+    parser.add_argument("--large", type=int, default=100_000,
+                        help="one more finished campaign of this size, to compare with (0: none)")
     parser.add_argument("--repeat", type=int, default=9, help="timed requests per page (median of these)")
     parser.add_argument("--timeout", type=int, default=30, help="statement timeout in seconds")
     parser.add_argument("--reuse", action="store_true", help="measure the database seeded by an earlier run")
@@ -577,7 +610,7 @@ def main() -> int:
         call_command("migrate", verbosity=0)  # this branch's indexes and counters on the old rows
     else:
         fresh_database()
-        seed(args.campaigns, args.recipients)
+        seed(args.campaigns, args.recipients, args.large)
     from django.test.utils import setup_test_environment
 
     setup_test_environment()  # the test Client's host, an in-memory mail backend

@@ -120,7 +120,7 @@ def export_rows(campaign: Campaign) -> Iterator[tuple]:
     return (
         Delivery.objects.filter(campaign=campaign).order_by("id")
         .values_list("email", "status", "esp_message_id", "error", "attempts", UtcText("sent_at"))
-        .iterator(chunk_size=5000)
+        .iterator(chunk_size=2000)
     )
 
 
