@@ -5,7 +5,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Lower, StrIndex, Substr, Trim
 from django.utils.translation import gettext_lazy as _
 
 from .domains import is_free_mail
@@ -196,6 +197,11 @@ class Contributor(models.Model):
         return f"{self.user} on {self.campaign}"
 
 
+def email_domain(field: str = "email"):
+    """SQL for an address's domain (after the @, trimmed, lower case); indexed, so keep it the one copy."""
+    return Lower(Trim(Substr(field, StrIndex(field, Value("@")) + 1)))
+
+
 class Recipient(models.Model):
     """One row of the recipient list: address, name and fields always travel together."""
 
@@ -210,7 +216,13 @@ class Recipient(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["campaign", "row_number"], name="unique_recipient_row")
         ]
-        indexes = [models.Index(fields=["campaign", "email"])]
+        indexes = [
+            models.Index(fields=["campaign", "email"]),
+            # The auditor's "campaigns with a recipient on this domain" and the reviewer's domain counts.
+            models.Index(F("campaign"), email_domain(), name="recipient_campaign_domain"),
+            # The address across campaigns: the auditor's address history, the names-changed check.
+            models.Index(Lower("email"), name="recipient_email_lower"),
+        ]
 
     def __str__(self) -> str:
         return self.email
@@ -314,11 +326,69 @@ class Delivery(models.Model):
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["campaign", "status"]), models.Index(fields=["esp_message_id"])]
+        indexes = [
+            # Claims (pending, due), counts per status, and the first and last message accepted.
+            models.Index(fields=["campaign", "status", "sent_at"], name="delivery_campaign_status_sent"),
+            models.Index(fields=["esp_message_id"]),
+            # The ledger of one campaign, page by page in id order.
+            models.Index(fields=["campaign", "id"], name="delivery_campaign_id"),
+            # "Everything sent to this address", upper and lower case alike.
+            models.Index(Lower("email"), name="delivery_email_lower"),
+        ]
         verbose_name_plural = _("deliveries")
 
     def __str__(self) -> str:
         return f"{self.email}: {self.status}"
+
+
+class DeliveryCounts(models.Model):
+    """How many of a campaign's deliveries are in each status, kept by the ledger with every write.
+
+    One row per campaign with a ledger. ``approvals.delivery.ledger`` changes these numbers in
+    the same transaction as the rows they count, so pages read six integers instead of counting
+    the ledger, whatever its size. ``ledger.rebuild_counts`` (``manage.py rebuild_delivery_counts``)
+    recounts them from the rows. The field names are the ``Delivery.Status`` values.
+    """
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, primary_key=True,
+                                    related_name="delivery_counts")
+    pending = models.IntegerField(default=0)
+    sending = models.IntegerField(default=0)
+    sent = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    in_doubt = models.IntegerField(default=0)
+    cancelled = models.IntegerField(default=0)
+
+    class Meta:
+        verbose_name_plural = _("delivery counts")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}: {self.as_dict()}"
+
+    def as_dict(self) -> dict[str, int]:
+        return {status: getattr(self, status) for status in Delivery.Status.values}
+
+
+class DailyDeliveryCounts(models.Model):
+    """Messages of a campaign accepted and failed on one day (site time zone), kept by the ledger.
+
+    The dashboard's messages-per-day chart and recent bounce rate read these rows (a month is
+    at most a few per campaign) instead of counting the ledger by day. A message counts on the
+    day it was accepted (its ``sent_at``) or failed (its ``updated_at``); neither changes later.
+    """
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="daily_delivery_counts")
+    day = models.DateField()
+    sent = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "day"], name="unique_campaign_day")]
+        indexes = [models.Index(fields=["day"], name="daily_counts_day")]
+        verbose_name_plural = _("daily delivery counts")
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.day}: {self.sent} sent, {self.failed} failed"
 
 
 class AuditEvent(models.Model):

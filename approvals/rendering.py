@@ -6,6 +6,8 @@ only here: the drafter picks a mode, the code writes the headers (incident 8).
 """
 
 from dataclasses import dataclass, field
+from email import policy
+from email.errors import HeaderParseError
 from email.utils import formataddr
 
 import nh3
@@ -18,6 +20,7 @@ from .intake.addresses import sendable_address
 from .models import Campaign, Delivery, Recipient
 
 UNDISCLOSED = "undisclosed-recipients:;"
+ADDRESS_HEADERS = frozenset({"From", "To", "Cc"})
 
 
 @dataclass
@@ -39,6 +42,20 @@ class RenderedMessage:
         lines.append(("Subject", self.subject))
         lines.extend(self.headers.items())
         return lines
+
+    def readable_header_lines(self) -> list[tuple[str, str, str]]:
+        """(name, as the recipient's mail program shows it, as encoded in the message) for each header."""
+        return [(name, decoded_header(name, value), value) for name, value in self.header_lines()]
+
+
+def decoded_header(name: str, value: str) -> str:
+    """An address header as mail programs show it: ``=?utf-8?b?…?= <koho@…>`` becomes ``市役所 広報課 <koho@…>``."""
+    if name not in ADDRESS_HEADERS:
+        return value
+    try:
+        return str(policy.default.header_factory(name, value))
+    except (HeaderParseError, ValueError, IndexError):
+        return value
 
 
 def recipient_address(recipient: Recipient) -> str:

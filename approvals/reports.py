@@ -20,6 +20,7 @@ from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import timeline
 from .content_hash import compute_content_hash
 from .guards.context import used_fields_of
 from .guards.texts import display
@@ -142,14 +143,14 @@ def _deliveries(campaign: Campaign) -> dict:
 
 def _timeline(campaign: Campaign, deliveries: dict) -> list[dict]:
     rows = [
-        {"time": utc(e.created_at), "actor": e.actor_name, "action": e.action, "content_hash": e.content_hash,
-         "source": "audit"}
+        {"time": utc(e.created_at), "actor": e.actor_name, "action": e.action, "label": timeline.label(e.action),
+         "note": timeline.note(e.action, e.details), "content_hash": e.content_hash, "source": "audit"}
         for e in campaign.events.order_by("id")
     ]
     for key, action in (("first_sent_at", "first_message_accepted"), ("last_sent_at", "last_message_accepted")):
         if deliveries[key]:
-            rows.append({"time": deliveries[key], "actor": "system", "action": action, "content_hash": "",
-                         "source": "ledger"})
+            rows.append({"time": deliveries[key], "actor": "system", "action": action,
+                         "label": timeline.label(action), "note": "", "content_hash": "", "source": "ledger"})
     # ISO times in UTC sort as text; the audit rows keep their order within one second.
     return sorted(rows, key=lambda row: row["time"])
 
@@ -241,8 +242,9 @@ def report_tables(report: dict) -> list[tuple[str, list[str], list[list]]]:
          [[status_labels.get(status, status), n] for status, n in report["deliveries"]["counts"].items()]
          + [[_("First message accepted (UTC)"), report["deliveries"]["first_sent_at"]],
             [_("Last message accepted (UTC)"), report["deliveries"]["last_sent_at"]]]),
-        (_("Timeline (UTC)"), [_("When"), _("Who"), _("What"), _("Content hash"), _("Source")],
-         [[row["time"], row["actor"], row["action"], row["content_hash"], row["source"]]
+        (_("Timeline (UTC)"),
+         [_("When"), _("Who"), _("What"), _("Reason or detail"), _("Content hash"), _("Source"), _("Action code")],
+         [[row["time"], row["actor"], row["label"], row["note"], row["content_hash"], row["source"], row["action"]]
           for row in report["timeline"]]),
     ]
 

@@ -9,6 +9,9 @@ attachment. Opening is recorded by the review views, never claimed by the client
 import random
 from dataclasses import dataclass
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 from .models import Campaign, ReviewActivity
 
 RANDOM_SAMPLE = 3
@@ -24,6 +27,18 @@ class Missing:
 
     def __bool__(self) -> bool:
         return bool(self.recipients or self.attachments)
+
+    def refusal(self) -> str:
+        """Why approval is refused, naming only what is still unopened (never "0 attachments")."""
+        previews, files = len(self.recipients), len(self.attachments)
+        if previews and files:
+            return _("Before approving, open %(previews)d more recipient previews and %(files)d more attachments.") % {
+                "previews": previews, "files": files}
+        if previews:
+            return ngettext("Before approving, open %(count)d more recipient preview.",
+                            "Before approving, open %(count)d more recipient previews.", previews) % {"count": previews}
+        return ngettext("Before approving, open %(count)d more attachment.",
+                        "Before approving, open %(count)d more attachments.", files) % {"count": files}
 
 
 def required_recipient_ids(campaign: Campaign) -> list[int]:

@@ -18,7 +18,6 @@ same locked snapshot, and approval compares the hash under the same lock.
 """
 
 import hashlib
-import uuid
 from collections.abc import Iterable
 from datetime import timedelta
 
@@ -36,7 +35,7 @@ from .intake.addresses import sendable_address
 from .intake.attachments import AttachmentRefused, inspect_attachment
 from .intake.lists import RecipientTable
 from .merge import MergeError
-from .models import Attachment, Campaign, Contributor, Delivery, Recipient, Review, SenderIdentity
+from .models import Attachment, Campaign, Contributor, Recipient, Review, SenderIdentity
 from .rendering import message_id_for
 from .roles import Role, has_role
 from .transitions import TRANSITIONS, NotAllowed, WorkflowError, move, state_refusal
@@ -365,10 +364,7 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowl
         _check_acknowledged(campaign, acknowledged)
         missing = review_evidence.missing_evidence(campaign, user)
         if missing:
-            raise WorkflowError(
-                _("Before approving, open %(previews)d more recipient previews and %(files)d more attachments.")
-                % {"previews": len(missing.recipients), "files": len(missing.attachments)}
-            )
+            raise WorkflowError(missing.refusal())
         content_hash = _check_seen_version(campaign, seen_hash)
         now = timezone.now()
         move(
@@ -529,23 +525,8 @@ def _require_contributing_drafter(campaign: Campaign, user) -> None:
 
 def _create_ledger(campaign: Campaign) -> int:
     recipients = campaign.recipients.values_list("pk", "email").iterator(chunk_size=5000)
-    batch: list[Delivery] = []
-    count = 0
-    for recipient_id, email in recipients:
-        batch.append(Delivery(
-            campaign=campaign, recipient_id=recipient_id, email=sendable_address(email),
-            message_id=message_id_for(uuid.uuid4().hex),
-        ))
-        if len(batch) >= 2000:
-            count += _flush(batch)
-    return count + _flush(batch)
-
-
-def _flush(batch: list[Delivery]) -> int:
-    Delivery.objects.bulk_create(batch)
-    n = len(batch)
-    batch.clear()
-    return n
+    addresses = ((recipient_id, sendable_address(email)) for recipient_id, email in recipients)
+    return ledger.create(campaign.pk, addresses, message_id_for)
 
 
 def _enqueue_dispatch(campaign_id: int, send_after) -> None:
@@ -569,11 +550,10 @@ def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], rese
     with transaction.atomic():
         # The campaign's lock before the audit chain's, as every other action takes them.
         _lock(campaign)
-        in_doubt = campaign.deliveries.filter(pk__in=ids, status=Delivery.Status.IN_DOUBT)
         if resend:
-            changed = in_doubt.update(status=Delivery.Status.PENDING, claim_token="", error="")
+            changed = ledger.resend_in_doubt(campaign.pk, ids)
         else:
-            changed = in_doubt.update(status=Delivery.Status.SENT, sent_at=timezone.now())
+            changed = ledger.mark_in_doubt_delivered(campaign.pk, ids)
         audit.record(
             "in_doubt_resent" if resend else "in_doubt_marked_delivered",
             actor=user, campaign=campaign, deliveries=ids[:1000], count=changed,

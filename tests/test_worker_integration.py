@@ -3,6 +3,7 @@ process sends through anymail to the fake ESP, and the ledger matches what the E
 
 import pytest
 
+from approvals.delivery import ledger
 from approvals.models import Campaign, Delivery
 from tests.conftest import wait_for
 from tests.factories import approve_after_review, members, submitted_campaign
@@ -42,3 +43,18 @@ def test_worker_retries_esp_errors_and_still_sends_each_recipient_once(worker, e
     assert done.state == Campaign.State.SENT
     assert esp.accepted_by_recipient() == {r["メールアドレス"]: 1 for r in rows}
     assert Delivery.objects.filter(campaign=campaign, attempts__gt=1).exists()
+
+
+def test_counters_match_the_rows_after_a_real_worker_sends_with_refusals(worker, esp, drafter, reviewer, sender):
+    rows = members(40)
+    esp.reject_recipients([rows[3]["メールアドレス"], rows[17]["メールアドレス"]])
+    esp.fail_ratio(0.2, status=500, seed=11)
+    campaign = submitted_campaign(drafter, sender, rows)
+    approve_after_review(campaign, reviewer)
+    wait_for(lambda: Campaign.objects.get(pk=campaign.pk).state == Campaign.State.PARTLY_FAILED,
+             message="the campaign to finish")
+    # The counters pages read, kept by the worker's writes, equal a count of the rows.
+    counts = ledger.kept_counts([campaign.pk])[campaign.pk]
+    assert counts == ledger.counts(campaign.pk)
+    assert counts["failed"] == 2 and counts["sent"] == 38
+    assert ledger.rebuild_counts([campaign.pk]) == []

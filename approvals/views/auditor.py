@@ -4,26 +4,21 @@ approved version, an incident report, everything sent to one address, charts, CS
 Every view requires the Auditor role and only reads: nothing here changes a row.
 """
 
-import csv
 import json
 
-from django import forms
-from django.contrib.auth import get_user_model
-from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q
-from django.http import HttpResponse, StreamingHttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_safe
 
 from .. import audit_checkpoints, charts, reports, role_grants, selectors
-from ..models import AuditEvent, Campaign, Delivery, Recipient
+from ..exports import csv_response, download_headers
+from ..forms import CampaignFilterForm
+from ..models import Delivery
 from ..roles import Role
+from ..selectors import auditor as queries
 from .common import role_required
 
-# Cells that spreadsheet programs would run as formulas (CSV injection).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 DASHBOARD_DAYS = 30
 
 
@@ -35,80 +30,10 @@ def auditor_page(view):
 # --- The campaign list and its filters ------------------------------------------------------
 
 
-def _people(related_name: str):
-    return get_user_model().objects.filter(**{f"{related_name}__isnull": False}).distinct().order_by("username")
-
-
-class UserChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return obj.get_username()
-
-
-class CampaignFilterForm(forms.Form):
-    DATE_FIELDS = {"created": "created_at", "approved": "approved_at"}
-
-    state = forms.ChoiceField(label=gettext_lazy("State"), required=False)
-    date_field = forms.ChoiceField(
-        label=gettext_lazy("Date"), required=False,
-        choices=[("created", gettext_lazy("Created")), ("approved", gettext_lazy("Approved"))],
-    )
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
-    drafter = UserChoiceField(label=gettext_lazy("Drafter"), required=False, queryset=None,
-                              empty_label=gettext_lazy("All drafters"))
-    reviewer = UserChoiceField(label=gettext_lazy("Approved by"), required=False, queryset=None,
-                               empty_label=gettext_lazy("All reviewers"))
-    domain = forms.CharField(label=gettext_lazy("Recipient domain"), required=False, max_length=253,
-                             widget=forms.TextInput(attrs={"placeholder": "example.jp"}))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["state"].choices = [("", _("All states")), *Campaign.State.choices]
-        self.fields["drafter"].queryset = _people("drafted_campaigns")
-        self.fields["reviewer"].queryset = _people("approved_campaigns")
-        for field in self.fields.values():
-            select = isinstance(field.widget, forms.Select)
-            field.widget.attrs["class"] = "form-select form-select-sm" if select else "form-control form-control-sm"
-
-    def clean_domain(self):
-        return self.cleaned_data["domain"].strip().lstrip("@").lower()
-
-    def apply(self, campaigns):
-        """Filter by every field that is valid; an invalid one is shown with its error and ignored."""
-        self.is_valid()
-        data = getattr(self, "cleaned_data", {})
-        if data.get("state"):
-            campaigns = campaigns.filter(state=data["state"])
-        field = self.DATE_FIELDS.get(data.get("date_field") or "created", "created_at")
-        if data.get("date_from"):
-            campaigns = campaigns.filter(**{f"{field}__date__gte": data["date_from"]})
-        if data.get("date_to"):
-            campaigns = campaigns.filter(**{f"{field}__date__lte": data["date_to"]})
-        if data.get("drafter"):
-            campaigns = campaigns.filter(drafter=data["drafter"])
-        if data.get("reviewer"):
-            campaigns = campaigns.filter(approved_by=data["reviewer"])
-        if data.get("domain"):
-            campaigns = campaigns.filter(Exists(Recipient.objects.filter(
-                campaign=OuterRef("pk"), email__iendswith="@" + data["domain"])))
-        return campaigns
-
-
 @auditor_page
 def campaigns(request):
-    sent = Count("deliveries", filter=Q(deliveries__status=Delivery.Status.SENT), distinct=True)
-    failed = Count("deliveries", filter=Q(deliveries__status=Delivery.Status.FAILED), distinct=True)
-    in_doubt = Count("deliveries", filter=Q(deliveries__status=Delivery.Status.IN_DOUBT), distinct=True)
     form = CampaignFilterForm(request.GET or None)
-    rows = Campaign.objects.select_related("drafter", "approved_by").order_by("-created_at")
-    if form.is_bound:
-        rows = form.apply(rows)
-    rows = rows.annotate(
-        recipient_total=Count("recipients", distinct=True), sent=sent, failed=failed, in_doubt=in_doubt
-    )
-    page = Paginator(rows, 50).get_page(request.GET.get("page"))
+    page = queries.campaign_page(form.filters(), request.GET.get("page"))
     return render(request, "approvals/auditor/campaigns.html", {
         "page": page,
         "form": form,
@@ -125,20 +50,16 @@ def campaigns(request):
 @auditor_page
 def campaign_audit(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    deliveries = campaign.deliveries.order_by("id")
     status = request.GET.get("status", "")
-    if status in Delivery.Status.values:
-        deliveries = deliveries.filter(status=status)
+    status = status if status in Delivery.Status.values else ""
     query = request.GET.get("q", "").strip()
-    if query:
-        deliveries = deliveries.filter(email__icontains=query)
     return render(request, "approvals/auditor/campaign.html", {
         "campaign": campaign,
-        "events": campaign.events.select_related("actor"),
-        "reviews": campaign.reviews.select_related("reviewer"),
+        "events": selectors.timeline(campaign),
+        "reviews": selectors.reviews(campaign),
         "counts": selectors.delivery_counts(campaign),
         "recent_grants": role_grants.recent_grants(campaign),
-        "page": Paginator(deliveries, 100).get_page(request.GET.get("page")),
+        "page": queries.ledger_page(campaign, status, query, request.GET.get("page")),
         "statuses": Delivery.Status.choices,
         "status": status,
         "query": query,
@@ -160,9 +81,8 @@ def approved_version(request, pk: int):
 @auditor_page
 def account_changes(request):
     """Every audit event that belongs to no campaign: accounts, roles, sender identities, domains."""
-    events = AuditEvent.objects.filter(campaign__isnull=True).order_by("-id")
     return render(request, "approvals/auditor/changes.html", {
-        "page": Paginator(events, 100).get_page(request.GET.get("page")),
+        "page": queries.account_changes_page(request.GET.get("page")),
     })
 
 
@@ -174,17 +94,8 @@ def address_history(request):
     address = request.GET.get("email", "").strip()
     page = unsent = None
     if address:
-        deliveries = (
-            Delivery.objects.filter(email__iexact=address)
-            .select_related("campaign", "campaign__approved_by", "campaign__drafter")
-            .order_by("-campaign__created_at", "-id")
-        )
-        page = Paginator(deliveries, 100).get_page(request.GET.get("page"))
-        # On a list that was never approved: stored, but never sent.
-        unsent = (
-            Recipient.objects.filter(email__iexact=address, delivery__isnull=True)
-            .select_related("campaign").order_by("-campaign__created_at", "row_number")[:200]
-        )
+        page = queries.deliveries_to(address, request.GET.get("page"))
+        unsent = queries.unsent_to(address)
     return render(request, "approvals/auditor/address.html", {"address": address, "page": page, "unsent": unsent})
 
 
@@ -195,7 +106,7 @@ def address_history(request):
 def dashboard(request):
     days = charts.daily_deliveries(DASHBOARD_DAYS)
     states = charts.campaigns_per_state()
-    recent = charts.bounce_rate(since=days[0].day)
+    recent = charts.bounce_rate_of(days)
     overall = charts.bounce_rate()
     return render(request, "approvals/auditor/dashboard.html", {
         "days": days,
@@ -214,41 +125,21 @@ def dashboard(request):
 # --- Exports ----------------------------------------------------------------------------------
 
 
-def neutralise(value) -> str:
-    """Prefix a quote so Excel shows the text instead of evaluating it."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Echo:
-    def write(self, value):
-        return value
-
-
-def _download_headers(response, filename: str):
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "no-store"
-    return response
-
-
 @auditor_page
 def deliveries_csv(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    writer = csv.writer(_Echo())
-    header = [_("Address"), _("Status"), _("ESP message id"), _("Error"), _("Attempts"), _("Sent at")]
+    labels = {status: str(label) for status, label in Delivery.Status.choices}  # translated once, not per row
+    header = [_("Address"), _("Status"), _("ESP message id"), _("Error"), _("Attempts"), _("Sent at (UTC)")]
+    rows = (
+        (email, labels.get(status, status), esp_id, error, attempts, sent_at)
+        for email, status, esp_id, error, attempts, sent_at in queries.export_rows(campaign)
+    )
+    return csv_response(_with_header(header, rows), f"campaign-{campaign.pk}-deliveries.csv")
 
-    def rows():
-        yield "\ufeff"  # UTF-8 BOM so Excel reads Japanese correctly
-        yield writer.writerow(header)
-        for d in campaign.deliveries.order_by("id").iterator(chunk_size=2000):
-            yield writer.writerow([neutralise(v) for v in (
-                d.email, d.get_status_display(), d.esp_message_id, d.error, d.attempts,
-                d.sent_at.isoformat() if d.sent_at else "")])
 
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="campaign-{campaign.pk}-deliveries.csv"'
-    return response
+def _with_header(header, rows):
+    yield header
+    yield from rows
 
 
 @auditor_page
@@ -266,16 +157,17 @@ def incident_report(request, pk: int):
 @auditor_page
 def incident_report_csv(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    buffer = _Echo()
-    writer = csv.writer(buffer)
-    parts = ["\ufeff"]  # UTF-8 BOM so Excel reads Japanese correctly
-    for title, header, rows in reports.report_tables(reports.incident_report(campaign)):
-        parts.append(writer.writerow([neutralise(title)]))
-        parts.append(writer.writerow([neutralise(h) for h in header]))
-        parts.extend(writer.writerow([neutralise(v) for v in row]) for row in rows)
-        parts.append(writer.writerow([]))
-    response = HttpResponse("".join(parts), content_type="text/csv; charset=utf-8")
-    return _download_headers(response, f"campaign-{campaign.pk}-incident-report.csv")
+    tables = reports.report_tables(reports.incident_report(campaign))
+    return csv_response(_report_rows(tables), f"campaign-{campaign.pk}-incident-report.csv")
+
+
+def _report_rows(tables):
+    """One block per section: its title, its header, its rows, an empty line."""
+    for title, header, rows in tables:
+        yield [title]
+        yield header
+        yield from rows
+        yield []
 
 
 @auditor_page
@@ -283,4 +175,4 @@ def incident_report_json(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
     body = json.dumps(reports.incident_report(campaign), ensure_ascii=False, indent=2)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
-    return _download_headers(response, f"campaign-{campaign.pk}-incident-report.json")
+    return download_headers(response, f"campaign-{campaign.pk}-incident-report.json")

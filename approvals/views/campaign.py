@@ -1,14 +1,14 @@
 """Pages every role shares: a campaign's status page, its progress, its attachments."""
 
 from django.http import JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from .. import review_evidence, selectors, workflow
 from ..forms import CancelForm
 from ..middleware import passive
-from ..models import Campaign, Delivery, ReviewActivity
+from ..models import Campaign, ReviewActivity
 from ..roles import Role, has_role
 from .common import back_to, perform, private_file_response, role_required
 
@@ -22,10 +22,12 @@ def campaign_detail(request, pk: int):
     return render(request, "approvals/campaign_detail.html", {
         "campaign": campaign,
         "counts": selectors.delivery_counts(campaign),
-        "recipient_count": campaign.recipients.count(),
-        "attachments": campaign.attachments.all(),
-        "reviews": campaign.reviews.select_related("reviewer"),
-        "events": campaign.events.select_related("actor"),
+        "recipient_count": selectors.recipient_count(campaign),
+        "attachments": selectors.attachments(campaign),
+        "reviews": selectors.reviews(campaign),
+        "events": selectors.timeline(campaign),
+        "stopped": selectors.stop_reason(campaign),
+        "rejection": selectors.latest_review(campaign) if campaign.state == Campaign.State.REJECTED else None,
         "can_edit": workflow.can("edit", campaign, user),
         "can_submit": workflow.can("submit", campaign, user),
         "can_review": workflow.can("approve", campaign, user),
@@ -33,7 +35,7 @@ def campaign_detail(request, pk: int):
         "can_pause": workflow.can("pause", campaign, user),
         "can_resume": workflow.can("resume", campaign, user),
         "can_copy": has_role(user, Role.DRAFTER),
-        "in_doubt": campaign.deliveries.filter(status=Delivery.Status.IN_DOUBT)[:500],
+        "in_doubt": selectors.in_doubt(campaign),
         "can_resolve": workflow.can_resolve_in_doubt(user),
         "cancel_form": CancelForm(),
     })
@@ -58,7 +60,7 @@ def campaign_progress(request, pk: int):
 @role_required(*ANY_ROLE)
 def attachment_download(request, pk: int, attachment_pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    attachment = get_object_or_404(campaign.attachments, pk=attachment_pk)
+    attachment = selectors.attachment_of(campaign, attachment_pk)
     if campaign.state == Campaign.State.IN_REVIEW and has_role(request.user, Role.REVIEWER):
         review_evidence.record_opened(campaign, request.user, ReviewActivity.Kind.ATTACHMENT, attachment.pk)
     return private_file_response(attachment.file, attachment.filename, attachment.content_type)

@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib import messages
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -11,14 +11,16 @@ from ..forms import AttachmentForm, CampaignCreateForm, CancelForm, ColumnsForm,
 from ..guards.context import unused_columns_of
 from ..guards.texts import displayed
 from ..intake.lists import ListError, read_recipient_list
+from ..models import Campaign
 from ..roles import Role
+from ..selectors import drafter as drafter_queries
 from .common import back_to, perform, role_required
 
 
 @role_required(Role.DRAFTER)
 def campaign_list(request):
-    campaigns = selectors.campaigns_visible_to(request.user).filter(contributors__user=request.user)
-    return render(request, "approvals/drafter/campaign_list.html", {"campaigns": campaigns})
+    return render(request, "approvals/drafter/campaign_list.html",
+                  {"campaigns": drafter_queries.campaigns_of(request.user)})
 
 
 @role_required(Role.DRAFTER)
@@ -37,12 +39,19 @@ def campaign_edit(request, pk: int):
         return back_to(campaign)
     form = MessageForm(request.POST or None, instance=campaign)
     if request.method == "POST" and form.is_valid():
-        values = {name: form.cleaned_data[name] for name in workflow.MESSAGE_FIELDS}
-        # The form must not write the model itself: the workflow checks and records the edit.
-        form.instance.refresh_from_db()
-        if perform(request, workflow.update_message, campaign, request.user, **values,
-                   success=_("Saved.")):
+        if _save_message(request, campaign, form, success=_("Saved.")):
             return redirect("campaign_edit", pk=campaign.pk)
+    return _edit_page(request, campaign, form)
+
+
+def _save_message(request, campaign, form: MessageForm, success: str = "") -> bool:
+    values = {name: form.cleaned_data[name] for name in workflow.MESSAGE_FIELDS}
+    # The form must not write the model itself: the workflow checks and records the edit.
+    form.instance.refresh_from_db()
+    return perform(request, workflow.update_message, campaign, request.user, **values, success=success)
+
+
+def _edit_page(request, campaign, form: MessageForm):
     return render(request, "approvals/drafter/campaign_edit.html", {
         "campaign": campaign,
         "form": form,
@@ -52,8 +61,10 @@ def campaign_edit(request, pk: int):
         "attachment_form": AttachmentForm(),
         "findings": displayed(workflow.current_findings(campaign)),
         "unused_columns": unused_columns_of(campaign),
-        "recipient_count": campaign.recipients.count(),
-        "sample_recipients": campaign.recipients.all()[:5],
+        "recipient_count": selectors.recipient_count(campaign),
+        "sample_recipients": drafter_queries.first_rows(campaign),
+        "attachments": selectors.attachments(campaign),
+        "rejection": selectors.latest_review(campaign) if campaign.state == Campaign.State.REJECTED else None,
     })
 
 
@@ -113,7 +124,7 @@ def attachment_add(request, pk: int):
 @role_required(Role.DRAFTER)
 def attachment_remove(request, pk: int, attachment_pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    attachment = get_object_or_404(campaign.attachments, pk=attachment_pk)
+    attachment = selectors.attachment_of(campaign, attachment_pk)
     perform(request, workflow.remove_attachment, campaign, request.user, attachment, success=_("Removed."))
     return redirect("campaign_edit", pk=pk)
 
@@ -121,7 +132,14 @@ def attachment_remove(request, pk: int, attachment_pk: int):
 @require_POST
 @role_required(Role.DRAFTER)
 def campaign_submit(request, pk: int):
+    """Save what is typed in the message form, then submit: one click, nothing typed is lost."""
     campaign = selectors.campaign_for(request.user, pk)
+    if MessageForm.posted_in(request.POST) and campaign.is_editable:
+        form = MessageForm(request.POST, instance=campaign)
+        if not form.is_valid():
+            return _edit_page(request, campaign, form)
+        if not _save_message(request, campaign, form):
+            return _edit_page(request, campaign, form)
     if perform(request, workflow.submit, campaign, request.user,
                success=_("Submitted for review. The content is now frozen.")):
         return back_to(campaign)
@@ -152,7 +170,7 @@ def columns_drop(request, pk: int):
 def proof_send(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
     row = request.POST.get("row", "")
-    recipient = campaign.recipients.filter(row_number=int(row)).first() if row.isdigit() else None
+    recipient = selectors.recipient_at_row(campaign, row)
     if recipient is None:
         messages.error(request, _("There is no list row %(row)s; enter a row number from the list.") % {"row": row})
     else:

@@ -1,9 +1,8 @@
 """Reviewer pages: the queue, the review of one campaign, the sandboxed preview, the decision."""
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
@@ -16,6 +15,7 @@ from ..merge import MergeError
 from ..models import Campaign, ReviewActivity
 from ..rendering import render_for
 from ..roles import Role
+from ..selectors import reviewer as reviewer_queries
 from .common import back_to, perform, role_required
 
 MODE_EXPLANATIONS = {
@@ -34,20 +34,11 @@ def review_queue(request):
     return render(request, "approvals/reviewer/queue.html", {"campaigns": selectors.review_queue(request.user)})
 
 
-def _pick_recipient(campaign: Campaign, request):
-    """The recipient to preview: by search (?q=address), else by position (?page=n)."""
-    recipients = campaign.recipients.order_by("row_number")
-    query = request.GET.get("q", "").strip()
-    if query:
-        recipients = recipients.filter(email__icontains=query)
-    page = Paginator(recipients, 1).get_page(request.GET.get("page"))
-    return page, query
-
-
 @role_required(Role.REVIEWER)
 def review(request, pk: int):
     campaign = selectors.campaign_for(request.user, pk)
-    page, query = _pick_recipient(campaign, request)
+    query = request.GET.get("q", "").strip()
+    page = reviewer_queries.recipient_page(campaign, query, request.GET.get("page"))
     recipient = page.object_list[0] if page.object_list else None
     rendered, render_error = None, ""
     if recipient is not None:
@@ -60,7 +51,7 @@ def review(request, pk: int):
     return render(request, "approvals/reviewer/review.html", {
         "campaign": campaign,
         "mode_explanation": MODE_EXPLANATIONS[campaign.recipient_mode],
-        "recipient_count": campaign.recipients.count(),
+        "recipient_count": selectors.recipient_count(campaign),
         "domains": selectors.domain_breakdown(campaign),
         "page": page,
         "query": query,
@@ -73,7 +64,8 @@ def review(request, pk: int):
         "missing": review_evidence.missing_evidence(campaign, request.user),
         "findings": displayed(campaign.findings),
         "to_acknowledge": displayed(guards.needing_acknowledgement(campaign.findings)),
-        "reviews": campaign.reviews.select_related("reviewer"),
+        "reviews": selectors.reviews(campaign),
+        "attachments": selectors.attachments(campaign),
     })
 
 
@@ -82,7 +74,7 @@ def review(request, pk: int):
 def preview_html(request, pk: int, recipient_pk: int):
     """The drafter's HTML, sanitised, for an iframe sandbox: no scripts, no same origin."""
     campaign = selectors.campaign_for(request.user, pk)
-    recipient = get_object_or_404(campaign.recipients, pk=recipient_pk)
+    recipient = selectors.recipient_of(campaign, recipient_pk)
     try:
         html = render_for(campaign, recipient).html
     except MergeError as err:

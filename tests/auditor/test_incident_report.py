@@ -108,7 +108,7 @@ def test_report_downloads_as_json_with_the_same_facts(client_for, auditor, incid
 def test_report_downloads_as_csv_for_excel_with_formulas_neutralised(client_for, auditor, incident):
     Campaign.objects.filter(pk=incident.pk).update(name="=HYPERLINK(\"http://x\")")
     response = client_for(auditor).get(reverse("audit_incident_report_csv", args=[incident.pk]))
-    text = response.content.decode("utf-8")
+    text = b"".join(response.streaming_content).decode("utf-8")
     assert text.startswith("\ufeff") and response["Content-Disposition"].startswith("attachment")
     cells = [cell for row in csv.reader(io.StringIO(text[1:])) for cell in row]
     assert incident.approved_hash in cells and "reviewer" in cells and SENSITIVE_CODE in cells
@@ -118,3 +118,15 @@ def test_report_downloads_as_csv_for_excel_with_formulas_neutralised(client_for,
 def test_more_than_a_thousand_distinct_addresses_crosses_the_reporting_threshold(drafter, reviewer, sender):
     campaign = approved_campaign(drafter, reviewer, sender, members(1001))
     assert reports.incident_report(campaign)["persons"]["over_reporting_threshold"] is True
+
+
+def test_report_timeline_reads_in_words_with_the_codes_kept_for_machines(client_for, auditor, incident):
+    page = client_for(auditor).get(reverse("audit_incident_report", args=[incident.pk])).content.decode()
+    timeline = page[page.index('id="report-timeline"'):]
+    assert "Recipient list uploaded" in timeline and "First message accepted by the ESP" in timeline
+    assert ">list_uploaded<" not in timeline and 'data-action="list_uploaded"' in timeline
+    response = client_for(auditor).get(reverse("audit_incident_report_csv", args=[incident.pk]))
+    text = b"".join(response.streaming_content).decode("utf-8")
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    uploaded = next(row for row in rows if row and row[-1] == "list_uploaded")
+    assert uploaded[2] == "Recipient list uploaded" and "members.csv" in uploaded[3]

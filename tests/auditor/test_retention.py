@@ -163,3 +163,21 @@ def test_approved_version_after_purge_says_the_data_was_purged_not_tampered(old_
     response = client_for(auditor).get(reverse("audit_approved_version", args=[campaign.pk]))
     assert 'data-match="purged"' in response.content.decode()
     assert campaign.approved_hash in response.content.decode()
+
+
+def test_the_retention_module_does_the_work_and_reports_it(old_sent, drafter, reviewer, sender, esp):
+    """The command only prints what ``approvals.retention.purge_due`` did."""
+    from approvals import retention
+
+    campaign, _rows = old_sent
+    doubtful = approved_campaign(drafter, reviewer, sender, members(2), name="doubtful")
+    send_all(doubtful.pk)
+    doubtful.deliveries.update(status=Delivery.Status.IN_DOUBT)
+    _finished_days_ago(doubtful, 400)
+    dry = retention.purge_due(365, dry_run=True)
+    assert dry.would_purge == [(campaign.pk, 4)] and dry.skipped == [(doubtful.pk, 2)] and not dry.purged
+    run = retention.purge_due(365)
+    assert [r.campaign_id for r in run.purged] == [campaign.pk] and run.skipped == [(doubtful.pk, 2)]
+    assert retention.purge_due(365).purged == []  # already purged: nothing more to do
+    with pytest.raises(ValueError):
+        retention.purge_due(-1)

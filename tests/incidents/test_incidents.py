@@ -1,4 +1,4 @@
-"""Every incident class in ../shared/incidents.md, replayed through the real paths and stopped.
+"""Every incident class in docs/incidents.md, replayed through the real paths and stopped.
 
 Each test feeds the realistic input (CP932 lists, the list attached as XLSX,
 shifted name columns, other members' unsubscribe links…) through the upload,
