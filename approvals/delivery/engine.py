@@ -20,7 +20,7 @@ from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
 from . import ledger, rate_limit, reconcile
 from .proof import send_marked_copy
-from .sender import Outcome, Result, backoff_seconds, send_many, send_message
+from .sender import Outcome, Result, backoff_seconds, open_connection, send_many, send_message
 
 log = logging.getLogger(__name__)
 State = Campaign.State
@@ -100,7 +100,10 @@ def _batch_size(campaign: Campaign) -> int:
 def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
     attachments = [_payload(a) for a in campaign.attachments.all()]
     connection = get_connection()
-    connection.open()
+    refused = open_connection(connection)
+    if refused is not None:
+        _could_not_connect(campaign, deliveries, refused)
+        return
     try:
         if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
             _send_shared(campaign, deliveries, attachments, connection)
@@ -110,6 +113,22 @@ def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
             _send_individually(campaign, deliveries, attachments, connection)
     finally:
         connection.close()
+
+
+def _could_not_connect(campaign: Campaign, deliveries: list[Delivery], refused: Result) -> None:
+    """Nothing was sent, and no recipient is to blame: retry later, or pause for a person.
+
+    Settings the relay refuses (certificate, STARTTLS, AUTH) pause at once; an unreachable
+    relay is retried with backoff and pauses the campaign once the attempts are used up.
+    """
+    exhausted = any(d.attempts >= settings.MAILGUARD["SEND_MAX_ATTEMPTS"] for d in deliveries)
+    if refused.outcome == Outcome.FAILED or exhausted:
+        transitions.pause_automatically(campaign, _("The mail server could not be used: %(error)s")
+                                        % {"error": refused.reason})
+        ledger.release(deliveries)
+        return
+    for delivery in deliveries:
+        ledger.retry_later(delivery, refused.reason, backoff_seconds(delivery.attempts, refused.retry_after))
 
 
 def _send_shared(campaign, deliveries, attachments, connection) -> None:
