@@ -260,6 +260,11 @@ class SMTPServer:
         with self._lock:
             self._refused.update({address.lower(): reply for address in addresses})
 
+    def pending_faults(self) -> int:
+        """Armed faults not used yet (a test checks that its faults really happened)."""
+        with self._lock:
+            return sum(len(queue) for queue in self._faults.values())
+
     def reset_faults(self) -> None:
         with self._lock:
             self._faults.clear()
