@@ -71,14 +71,17 @@ def smtp_settings(server: SMTPServer, **overrides) -> dict:
             "USER": "", "PASSWORD": "", "CA_FILE": "", "TIMEOUT": 30, "DATA_TIMEOUT": 30, **overrides}
 
 
-@pytest.fixture
-def relay(smtp_relay_server, settings):
-    """The SMTP server, cleared, and this process's email backend pointed at it."""
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def relay(request, smtp_relay_server, settings):
+    """The SMTP server, cleared, and this process's email backend pointed at it; each test runs
+    against a relay that offers PIPELINING and against one that does not."""
     smtp_relay_server.clear()
+    smtp_relay_server.pipelining = request.param == "pipelining"
     settings.EMAIL_BACKEND = SMTP_BACKEND
     settings.MAILGUARD_SMTP = smtp_settings(smtp_relay_server)
     yield smtp_relay_server
     smtp_relay_server.reset_faults()
+    smtp_relay_server.pipelining = True
 
 
 def smtp_worker_overrides(server: SMTPServer, **overrides) -> dict[str, str]:

@@ -21,7 +21,8 @@ reaches that step, in the order armed):
   ``seconds`` (longer than the client waits: the client cannot know it arrived).
 * ``refuse_recipients(addresses, reply)``  every RCPT for them gets ``reply``.
 
-TLS (STARTTLS or implicit) and AUTH are switched on by the constructor.
+TLS (STARTTLS or implicit) and AUTH are switched on by the constructor; PIPELINING is
+offered unless switched off.
 """
 
 from __future__ import annotations
@@ -64,6 +65,11 @@ class StoredMessage:
     received_at: float
 
     @property
+    def recipients(self) -> tuple[str, ...]:
+        """The envelope recipients (the name bench/delivery.py reads from the fake ESP's messages too)."""
+        return self.rcpt_tos
+
+    @property
     def headers(self):
         return BytesHeaderParser().parsebytes(self.data)
 
@@ -85,6 +91,14 @@ class _Handler:
 
     def __init__(self, server: SMTPServer):
         self.server = server
+
+    async def handle_EHLO(self, smtp, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.server.pipelining:
+            # aiosmtpd answers commands strictly in order from its input buffer, which is
+            # all RFC 2920 asks of a server; it just does not say so.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_MAIL(self, smtp, session, envelope, address, options):
         fault = self.server._take(Step.MAIL)
@@ -179,9 +193,12 @@ class _Controller(Controller):
 
 
 class SMTPServer:
-    def __init__(self, *, tls_context=None, implicit_tls: bool = False, users: dict[str, str] | None = None):
+    def __init__(self, *, tls_context=None, implicit_tls: bool = False, users: dict[str, str] | None = None,
+                 pipelining: bool = True):
         """``tls_context``: a server-side ssl.SSLContext; with ``implicit_tls`` TLS starts at once,
-        otherwise STARTTLS is offered and required. ``users``: AUTH is required for them."""
+        otherwise STARTTLS is offered and required. ``users``: AUTH is required for them.
+        ``pipelining``: offer PIPELINING, as production relays do (can be changed between sessions)."""
+        self.pipelining = pipelining
         self._lock = threading.Lock()
         self._messages: list[StoredMessage] = []
         self._faults: dict[Step, deque[_Fault]] = defaultdict(deque)

@@ -147,21 +147,37 @@ def _send_shared(campaign, deliveries, attachments, connection) -> None:
 def _send_individually(campaign, deliveries, attachments, connection) -> None:
     limits = settings.MAILGUARD
     consecutive_failures = 0
-    for index, delivery in enumerate(deliveries):
-        if index and index % limits["STATE_CHECK_EVERY"] == 0 and not _still_sending(campaign):
-            _stop_here(campaign, deliveries[index:])
-            return
-        email = _build_or_fail(campaign, delivery, attachments, connection)
-        if email is None:
-            continue
-        rate_limit.acquire()
-        result = send_message(connection, email, [delivery.email])[delivery.email]
-        _record(delivery, result)
-        consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0
-        if consecutive_failures >= limits["AUTO_PAUSE_AFTER_FAILURES"]:
-            transitions.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
-            ledger.release(deliveries[index + 1:])
-            return
+    # Accepted messages are written together every few messages (one UPDATE, not one per message);
+    # a worker that dies before writing leaves them claimed, and the sweep shows them in doubt.
+    accepted: list[tuple[Delivery, str]] = []
+    try:
+        for index, delivery in enumerate(deliveries):
+            if index and index % limits["STATE_CHECK_EVERY"] == 0:
+                _record_accepted(accepted)
+                if not _still_sending(campaign):
+                    _stop_here(campaign, deliveries[index:])
+                    return
+            email = _build_or_fail(campaign, delivery, attachments, connection)
+            if email is None:
+                continue
+            rate_limit.acquire()
+            result = send_message(connection, email, [delivery.email])[delivery.email]
+            if result.outcome == Outcome.SENT:
+                accepted.append((delivery, result.esp_message_id))
+            else:
+                _record(delivery, result)
+            consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0
+            if consecutive_failures >= limits["AUTO_PAUSE_AFTER_FAILURES"]:
+                transitions.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
+                ledger.release(deliveries[index + 1:])
+                return
+    finally:
+        _record_accepted(accepted)
+
+
+def _record_accepted(accepted: list[tuple[Delivery, str]]) -> None:
+    ledger.mark_many_sent(accepted)
+    accepted.clear()
 
 
 def _send_in_batches(campaign, deliveries, attachments, connection) -> None:

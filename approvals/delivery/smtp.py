@@ -205,43 +205,81 @@ class EmailBackend(BaseEmailBackend):
         except _SessionLost as lost:
             return dict.fromkeys(recipients, lost.answer)
 
-    def _ready_session(self) -> smtplib.SMTP:
+    def _ready_session(self) -> tuple[smtplib.SMTP, bool]:
+        """The session for the next message, and whether it must be reset (RSET) first."""
         if self.session is not None and self.transactions_on_session >= self.messages_per_connection:
             self.close()
         if self.session is None:
             self.open()
-        elif self.transactions_on_session:
-            self._command(Phase.MAIL, "RSET")
+        reset = self.transactions_on_session > 0
         self.transactions_on_session += 1
-        return self.session
+        return self.session, reset
 
     def _transaction(self, envelope_from: str, envelope_to: dict[str, str], payload: bytes) -> dict[str, Answer]:
-        session = self._ready_session()
-        mail_options = ["BODY=8BITMIME"] if session.has_extn("8bitmime") else []
-        code, text = self._command(Phase.MAIL, "MAIL", f"FROM:{smtplib.quoteaddr(envelope_from)}",
-                                   *mail_options)
-        if not _positive(code):
-            return dict.fromkeys(envelope_to, Answer(Phase.MAIL, code, text))
-        answers = {address: Answer(Phase.RCPT, *self._command(Phase.RCPT, "RCPT", f"TO:{smtplib.quoteaddr(rcpt)}"))
-                   for address, rcpt in envelope_to.items()}
+        session, reset = self._ready_session()
+        mail_options = " BODY=8BITMIME" if session.has_extn("8bitmime") else ""
+        commands = [("RSET", Phase.MAIL)] if reset else []
+        commands.append((f"MAIL FROM:{smtplib.quoteaddr(envelope_from)}{mail_options}", Phase.MAIL))
+        commands.extend((f"RCPT TO:{smtplib.quoteaddr(rcpt)}", Phase.RCPT) for rcpt in envelope_to.values())
+        commands.append(("DATA", Phase.DATA))
+        replies = self._envelope_replies(commands, pipelined=session.has_extn("pipelining"))
+        if reset:
+            replies.pop(0)
+        mail, rcpts, data = replies[0], replies[1:1 + len(envelope_to)], replies[1 + len(envelope_to):]
+        if not _positive(mail[0]):
+            self._end_unwanted_data(data)
+            return dict.fromkeys(envelope_to, Answer(Phase.MAIL, *mail))
+        answers = {address: Answer(Phase.RCPT, *reply) for address, reply in zip(envelope_to, rcpts, strict=False)}
         taken = [address for address, answer in answers.items() if _positive(answer.code)]
         if not taken:
+            self._end_unwanted_data(data)
             return answers
-        code, text = self._command(Phase.DATA, "DATA")
+        [(code, text)] = data
         if code != 354:
             return {**answers, **dict.fromkeys(taken, Answer(Phase.DATA, code, text))}
         final = self._end_of_data(payload)
         return {**answers, **dict.fromkeys(taken, final)}
 
-    def _command(self, phase: Phase, verb: str, *args: str) -> tuple[int, str]:
-        """One command and its answer; 421 or a dropped session raises _SessionLost."""
+    def _envelope_replies(self, commands: list[tuple[str, Phase]], *, pipelined: bool) -> list[tuple[int, str]]:
+        """RSET, MAIL, RCPT and DATA: all in one write when the relay offers PIPELINING (RFC 2920),
+        else one by one, stopping where the transaction cannot go on."""
+        if pipelined:
+            self._put("".join(f"{line}\r\n" for line, _phase in commands), commands[0][1])
+            return [self._reply(phase) for _line, phase in commands]
+        replies = []
+        for line, phase in commands:
+            if phase == Phase.DATA and not any(
+                    _positive(code) for (code, _text), (_line, asked) in zip(replies, commands, strict=False)
+                    if asked == Phase.RCPT):
+                break  # nobody to send to
+            self._put(f"{line}\r\n", phase)
+            replies.append(self._reply(phase))
+            if line.startswith("MAIL") and not _positive(replies[-1][0]):
+                break  # the sender was refused: no transaction
+        return replies
+
+    def _end_unwanted_data(self, data_reply: list[tuple[int, str]]) -> None:
+        """A pipelined DATA that was accepted although nobody can receive: end it empty (RFC 2920 3.1)."""
+        if data_reply and data_reply[0][0] == 354:
+            self._put(".\r\n", Phase.DATA)
+            self._reply(Phase.DATA)
+
+    def _put(self, text: str, phase: Phase) -> None:
         try:
-            code, reply = self.session.docmd(verb, " ".join(args))
-        except (smtplib.SMTPServerDisconnected, OSError) as err:
+            self.session.send(text)
+        except OSError as err:
             self._drop()
             raise _SessionLost(Answer(phase, None, str(err) or type(err).__name__)) from err
+
+    def _reply(self, phase: Phase) -> tuple[int, str]:
+        """The next answer; 421 or a dropped session raises _SessionLost (nothing was accepted)."""
+        try:
+            code, reply = self.session.getreply()
         except smtplib.SMTPResponseException as err:
             code, reply = err.smtp_code, err.smtp_error
+        except OSError as err:
+            self._drop()
+            raise _SessionLost(Answer(phase, None, str(err) or type(err).__name__)) from err
         if code == CLOSING:
             self._drop()
             raise _SessionLost(Answer(phase, code, _text(reply)))
@@ -252,7 +290,7 @@ class EmailBackend(BaseEmailBackend):
         try:
             session.sock.settimeout(self.data_timeout)
             session.send(payload)
-        except (smtplib.SMTPServerDisconnected, OSError) as err:
+        except OSError as err:
             # sendall() failed, so the final "." never fully left: the relay cannot have ended DATA.
             self._drop()
             raise _SessionLost(Answer(Phase.DATA, None, str(err) or type(err).__name__)) from err
@@ -260,12 +298,12 @@ class EmailBackend(BaseEmailBackend):
         try:
             code, reply = session.getreply()
             session.sock.settimeout(self.timeout)
-        except (smtplib.SMTPServerDisconnected, OSError) as err:
-            self._drop()
-            return Answer(Phase.END_OF_DATA, None, str(err) or type(err).__name__)
         except smtplib.SMTPResponseException as err:
             self._drop()
             return Answer(Phase.END_OF_DATA, err.smtp_code, _text(err.smtp_error))
+        except OSError as err:
+            self._drop()
+            return Answer(Phase.END_OF_DATA, None, str(err) or type(err).__name__)
         if code == CLOSING:
             self._drop()
         return Answer(Phase.END_OF_DATA, code, _text(reply))

@@ -15,7 +15,7 @@ import trustme
 from approvals import workflow
 from approvals.delivery import engine
 from approvals.models import Campaign, Delivery
-from tests.conftest import smtp_worker_overrides, wait_for
+from tests.conftest import SMTP_BACKEND, smtp_settings, smtp_worker_overrides, wait_for
 from tests.factories import approve_after_review, approved_campaign, members, submitted_campaign
 from tests.faults.test_faults import BATCH, FAST, approve, fault_queue, kick, wait_until_finished  # noqa: F401
 from tests.smtp_server import SMTPServer, Step
@@ -25,9 +25,14 @@ Status = Delivery.Status
 
 
 @pytest.fixture
-def smtp_relay(relay, settings):
+def smtp_relay(smtp_relay_server, settings):
+    """The session's SMTP server (offering PIPELINING), cleared; this process sends through it too."""
+    smtp_relay_server.clear()
+    settings.EMAIL_BACKEND = SMTP_BACKEND
+    settings.MAILGUARD_SMTP = smtp_settings(smtp_relay_server)
     settings.MAILGUARD = {**settings.MAILGUARD, "RATE_PER_SECOND": 0}
-    return relay
+    yield smtp_relay_server
+    smtp_relay_server.reset_faults()
 
 
 def ledger_matches_server(campaign: Campaign, server: SMTPServer) -> Counter:
