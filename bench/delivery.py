@@ -348,16 +348,24 @@ def bench_smtp(env: dict[str, str], users, runs: int) -> None:
     """MailGuard over SMTP to a local aiosmtpd server, beside bare smtplib loops (the ceilings)."""
     from tests.smtp_server import SMTPServer
 
+    connections = WORKERS * CONCURRENCY
+    messages = raw_messages(PEER_SIZE, "smtp")
     with SMTPServer() as server:
+        # Claims of 100: one SMTP session each (and MESSAGES_PER_CONNECTION's default of 100).
         smtp_env = {**env, "MAILGUARD_EMAIL_BACKEND": SMTP_BACKEND, "MAILGUARD_SMTP_HOST": server.host,
-                    "MAILGUARD_SMTP_PORT": str(server.port), "MAILGUARD_SMTP_SECURITY": "none"}
+                    "MAILGUARD_SMTP_PORT": str(server.port), "MAILGUARD_SMTP_SECURITY": "none",
+                    "MAILGUARD_SEND_BATCH_SIZE": "100"}
+
+        def ceilings() -> tuple[dict, dict]:
+            return (timed_bare_smtp(server, [messages]),
+                    timed_bare_smtp(server, [messages[i::connections] for i in range(connections)]))
+
+        # The machine is shared: the ceilings are measured right before and right after MailGuard.
+        before = ceilings()
         results = run_with_workers(smtp_env, lambda pids: [
             run_campaign(PEER_SIZE, server, users, pids) for _ in range(runs)])
-        connections = WORKERS * CONCURRENCY
-        messages = raw_messages(PEER_SIZE, "smtp")
-        one = timed_bare_smtp(server, [messages])
-        parallel = timed_bare_smtp(server, [messages[i::connections] for i in range(connections)])
-    print_smtp(results, one, parallel, connections)
+        after = ceilings()
+    print_smtp(results, [before[0], after[0]], [before[1], after[1]], connections)
 
 
 def raw_messages(count: int, tag: str) -> list[tuple[str, bytes]]:
@@ -406,25 +414,27 @@ def timed_bare_smtp(server, shares) -> dict:
             "missing": len(expected - set(counts)), "duplicated": sum(1 for n in counts.values() if n > 1)}
 
 
-def print_smtp(results: list[dict], one: dict, parallel: dict, connections: int) -> None:
+def print_smtp(results: list[dict], ones: list[dict], parallels: list[dict], connections: int) -> None:
     n = PEER_SIZE
-    ceiling = n / parallel["seconds"]
-    single = n / one["seconds"]
+    single = sum(n / r["seconds"] for r in ones) / len(ones)
+    ceiling = sum(n / r["seconds"] for r in parallels) / len(parallels)
+    for when, one, parallel in zip(("before", "after"), ones, parallels, strict=True):
+        print(f"smtp bare smtplib loop, 1 connection ({when}): {one['seconds']:.2f} s "
+              f"({n / one['seconds']:.0f} messages/s); missing {one['missing']}, duplicated {one['duplicated']}")
+        print(f"smtp bare smtplib, {connections} parallel connections, ceiling ({when}): {parallel['seconds']:.2f} s "
+              f"({n / parallel['seconds']:.0f} messages/s); missing {parallel['missing']}, "
+              f"duplicated {parallel['duplicated']}")
     for index, r in enumerate(results, 1):
         rate = n / r["send_s"]
         print(f"smtp MailGuard send {n} (run {index}; approval to last message stored; {WORKERS} workers x "
-              f"{CONCURRENCY} {POOL}): {r['send_s']:.2f} s ({rate:.0f} messages/s, {rate / single:.2f} of one bare "
-              f"connection, {rate / ceiling:.2f} of {connections} parallel); "
+              f"{CONCURRENCY} {POOL}): {r['send_s']:.2f} s ({rate:.0f} messages/s = {rate / single:.2f} of one "
+              f"bare connection, {rate / ceiling:.2f} of {connections} parallel); "
               f"missing {r['missing']}, duplicated {r['duplicated']}")
-    print(f"smtp bare smtplib loop, 1 connection: {one['seconds']:.2f} s ({single:.0f} messages/s); "
-          f"missing {one['missing']}, duplicated {one['duplicated']}")
-    print(f"smtp bare smtplib, {connections} parallel connections (ceiling): {parallel['seconds']:.2f} s "
-          f"({ceiling:.0f} messages/s); missing {parallel['missing']}, duplicated {parallel['duplicated']}")
     best = max(n / r["send_s"] for r in results)
-    once = all(r["missing"] == 0 and r["duplicated"] == 0 for r in results)
+    once = all(r["missing"] == 0 and r["duplicated"] == 0 for r in results + ones + parallels)
     print(f"summary smtp {n}: MailGuard {best:.0f} msg/s = {best / ceiling:.2f} of {connections} parallel bare "
-          f"connections (target >= 0.5), {best / single:.2f} of one; exactly once in every run: "
-          f"{'yes' if once else 'NO'}")
+          f"connections (mean of before and after, {ceiling:.0f} msg/s; target >= 0.5), {best / single:.2f} of one; "
+          f"exactly once in every run: {'yes' if once else 'NO'}")
     sys.stdout.flush()
 
 

@@ -14,6 +14,7 @@ reconnect when the relay says 421 or the session drops before the end of DATA.
 Once the end of DATA has left, the message is never sent again by this code.
 """
 
+import functools
 import re
 import smtplib
 import ssl
@@ -192,8 +193,8 @@ class EmailBackend(BaseEmailBackend):
         when no session can be had (nothing was sent).
         """
         encoding = message.encoding or settings.DEFAULT_CHARSET
-        envelope_from = sanitize_address(message.from_email, encoding)
-        envelope_to = {address: sanitize_address(address, encoding) for address in recipients}
+        envelope_from = _envelope_address(message.from_email, encoding)
+        envelope_to = {address: _envelope_address(address, encoding) for address in recipients}
         payload = _dot_stuffed(message.message().as_bytes(linesep="\r\n"))
         try:
             return self._transaction(envelope_from, envelope_to, payload)
@@ -330,6 +331,17 @@ class EmailBackend(BaseEmailBackend):
             if opened:
                 self.close()
         return sent
+
+
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
+
+
+@functools.lru_cache(maxsize=1024)
+def _envelope_address(address: str, encoding: str) -> str:
+    """The address as the envelope needs it; plain ASCII addresses (nearly all) skip Django's parser."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return address
+    return sanitize_address(address, encoding)
 
 
 def _positive(code: int | None) -> bool:
