@@ -152,6 +152,15 @@ class _FaultySMTP(SMTP):
         self.owner = owner
         self.number = number
 
+    def connection_made(self, transport) -> None:
+        if self.transport is None:  # not the switch to TLS after STARTTLS
+            self.owner._session_opened()
+        super().connection_made(transport)
+
+    def connection_lost(self, error) -> None:
+        self.owner._session_closed()
+        super().connection_lost(error)
+
     async def push(self, status):
         if self.transport is None or self.transport.is_closing():
             return
@@ -204,6 +213,7 @@ class SMTPServer:
         self._faults: dict[Step, deque[_Fault]] = defaultdict(deque)
         self._refused: dict[str, str] = {}
         self._sessions = 0
+        self._open = 0
         self.users = users or {}
         options = {"data_size_limit": 64 * 1024 * 1024, "timeout": 60, "enable_SMTPUTF8": False}
         if tls_context is not None and implicit_tls:
@@ -249,6 +259,12 @@ class SMTPServer:
         """Message-IDs stored more than once."""
         counts = Counter(message.message_id for message in self.messages())
         return {message_id: n for message_id, n in counts.items() if n > 1}
+
+    @property
+    def open_sessions(self) -> int:
+        """Connections open right now."""
+        with self._lock:
+            return self._open
 
     @property
     def sessions(self) -> int:
@@ -301,6 +317,14 @@ class SMTPServer:
     def _refusal_for(self, address: str) -> str:
         with self._lock:
             return self._refused.get(address.lower(), "")
+
+    def _session_opened(self) -> None:
+        with self._lock:
+            self._open += 1
+
+    def _session_closed(self) -> None:
+        with self._lock:
+            self._open -= 1
 
     def _next_session(self) -> int:
         with self._lock:

@@ -13,6 +13,7 @@ from django.core.exceptions import ImproperlyConfigured
 from approvals.delivery import engine
 from approvals.delivery.smtp import EmailBackend
 from approvals.models import Campaign, Delivery, InternalDomain
+from tests.conftest import wait_for
 from tests.factories import approved_campaign, members, send_all
 from tests.smtp_server import Step
 
@@ -209,6 +210,31 @@ def test_unreachable_relay_is_retried_then_pauses_the_campaign_without_failing_a
     assert campaign.state == State.PAUSED and "connect" in campaign.pause_reason
     assert statuses(campaign) == {Status.PENDING: 3}
     assert relay.messages() == []
+
+
+def test_proof_copy_goes_only_to_the_proof_address_and_the_session_is_closed(
+        drafter, reviewer, sender, relay):
+    from approvals.delivery.proof import send_proof
+
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    accepted, _detail = send_proof(campaign, campaign.recipients.first(), "checker@city.example.jp")
+
+    assert accepted
+    [message] = relay.messages()
+    assert message.rcpt_tos == ("checker@city.example.jp",) and message.headers["X-MailGuard-Proof"]
+    wait_for(lambda: relay.open_sessions == 0, timeout=10, message="the proof's session to close")
+
+
+def test_django_send_mail_goes_through_the_relay_and_raises_on_refusal(relay):
+    from django.core.mail import send_mail
+
+    from approvals.delivery.smtp import MessageRefused
+
+    assert send_mail("件名", "本文", "koho@city.example.jp", ["admin@city.example.jp"]) == 1
+    assert [m.rcpt_tos for m in relay.messages()] == [("admin@city.example.jp",)]
+    relay.refuse_recipients(["gone@city.example.jp"])
+    with pytest.raises(MessageRefused):
+        send_mail("件名", "本文", "koho@city.example.jp", ["gone@city.example.jp"])
 
 
 def test_credentials_are_never_sent_without_tls(settings):

@@ -112,8 +112,6 @@ class EmailBackend(BaseEmailBackend):
                                        "a password is never sent in plain text.")
         self.session: smtplib.SMTP | None = None
         self.transactions_on_session = 0
-        # How many sessions this backend opened (the first and every reconnect).
-        self.sessions_opened = 0
 
     # --- the session -------------------------------------------------------------------
 
@@ -123,7 +121,6 @@ class EmailBackend(BaseEmailBackend):
             return False
         self.session = self._connect()
         self.transactions_on_session = 0
-        self.sessions_opened += 1
         return True
 
     def close(self) -> None:

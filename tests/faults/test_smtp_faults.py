@@ -17,7 +17,15 @@ from approvals.delivery import engine
 from approvals.models import Campaign, Delivery
 from tests.conftest import SMTP_BACKEND, smtp_settings, smtp_worker_overrides, wait_for
 from tests.factories import approve_after_review, approved_campaign, members, submitted_campaign
-from tests.faults.test_faults import BATCH, FAST, approve, fault_queue, kick, wait_until_finished  # noqa: F401
+from tests.faults.test_faults import (
+    BATCH,
+    FAST,
+    approve,
+    busiest_second,
+    fault_queue,  # noqa: F401 (a fixture)
+    kick,
+    wait_until_finished,
+)
 from tests.smtp_server import SMTPServer, Step
 
 pytestmark = pytest.mark.worker
@@ -100,6 +108,8 @@ def test_421_mid_session_reconnects_and_loses_or_doubles_nothing(
     assert smtp_relay.pending_faults() == 0
     # 4 batches of 50, each on its own session, and a new session after each 421.
     assert smtp_relay.sessions >= 4 + 4
+    # The shared rate limit held across both worker threads (a burst of one token).
+    assert busiest_second([m.received_at for m in smtp_relay.messages()]) <= 40 + 1
 
 
 def test_disconnect_during_data_resends_only_a_message_whose_end_never_left(
