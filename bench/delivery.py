@@ -359,15 +359,40 @@ def bench_smtp(env: dict[str, str], users, runs: int) -> None:
                     "MAILGUARD_SEND_BATCH_SIZE": "100"}
 
         def ceilings() -> tuple[dict, dict]:
-            return (timed_bare_smtp(server, [messages]),
-                    timed_bare_smtp(server, [messages[i::connections] for i in range(connections)]))
+            return (with_cpu(lambda: timed_bare_smtp(server, [messages]), server),
+                    with_cpu(lambda: timed_bare_smtp(server, [messages[i::connections] for i in range(connections)]),
+                             server))
 
         # The machine is shared: the ceilings are measured right before and right after MailGuard.
         before = ceilings()
         results = run_with_workers(smtp_env, lambda pids: [
-            run_campaign(PEER_SIZE, server, users, pids) for _ in range(runs)])
+            with_cpu(lambda: run_campaign(PEER_SIZE, server, users, pids), server, pids) for _ in range(runs)])
         after = ceilings()
     print_smtp(results, [before[0], after[0]], [before[1], after[1]], connections)
+
+
+def with_cpu(action, server, worker_pids: list[int] | None = None) -> dict:
+    """The action's result plus the CPU seconds it took: the senders' (the workers, or the bare loops
+    as children of this process) and the SMTP server's. CPU per message does not depend on the load."""
+    import resource
+
+    def senders() -> float:
+        if worker_pids is not None:
+            return sum(cpu_seconds(member) for pid in worker_pids for member in process_tree(pid))
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    sender_before, server_before = senders(), server.cpu_seconds()
+    result = action()
+    return {**result, "sender_cpu_s": senders() - sender_before, "server_cpu_s": server.cpu_seconds() - server_before}
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def raw_messages(count: int, tag: str) -> list[tuple[str, bytes]]:
@@ -416,22 +441,29 @@ def timed_bare_smtp(server, shares) -> dict:
             "missing": len(expected - set(counts)), "duplicated": sum(1 for n in counts.values() if n > 1)}
 
 
+def cpu_per_message(r: dict) -> str:
+    return (f"CPU per message: senders {1000 * r['sender_cpu_s'] / PEER_SIZE:.2f} ms, "
+            f"server {1000 * r['server_cpu_s'] / PEER_SIZE:.2f} ms")
+
+
 def print_smtp(results: list[dict], ones: list[dict], parallels: list[dict], connections: int) -> None:
     n = PEER_SIZE
     single = sum(n / r["seconds"] for r in ones) / len(ones)
     ceiling = sum(n / r["seconds"] for r in parallels) / len(parallels)
     for when, one, parallel in zip(("before", "after"), ones, parallels, strict=True):
         print(f"smtp bare smtplib loop, 1 connection ({when}): {one['seconds']:.2f} s "
-              f"({n / one['seconds']:.0f} messages/s); missing {one['missing']}, duplicated {one['duplicated']}")
+              f"({n / one['seconds']:.0f} messages/s; {cpu_per_message(one)}); "
+              f"missing {one['missing']}, duplicated {one['duplicated']}")
         print(f"smtp bare smtplib, {connections} parallel connections, ceiling ({when}): {parallel['seconds']:.2f} s "
-              f"({n / parallel['seconds']:.0f} messages/s); missing {parallel['missing']}, "
-              f"duplicated {parallel['duplicated']}")
+              f"({n / parallel['seconds']:.0f} messages/s; {cpu_per_message(parallel)}); "
+              f"missing {parallel['missing']}, duplicated {parallel['duplicated']}")
     for index, r in enumerate(results, 1):
         rate = n / r["send_s"]
         print(f"smtp MailGuard send {n} (run {index}; approval to last message stored; {WORKERS} workers x "
               f"{CONCURRENCY} {POOL}): {r['send_s']:.2f} s ({rate:.0f} messages/s = {rate / single:.2f} of one "
               f"bare connection, {rate / ceiling:.2f} of {connections} parallel; the first message after "
-              f"{r['first_s']:.2f} s of checks and dispatch); missing {r['missing']}, duplicated {r['duplicated']}")
+              f"{r['first_s']:.2f} s of checks and dispatch; {cpu_per_message(r)}); "
+              f"missing {r['missing']}, duplicated {r['duplicated']}")
     best = max(n / r["send_s"] for r in results)
     once = all(r["missing"] == 0 and r["duplicated"] == 0 for r in results + ones + parallels)
     print(f"summary smtp {n}: MailGuard {best:.0f} msg/s = {best / ceiling:.2f} of {connections} parallel bare "

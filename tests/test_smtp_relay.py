@@ -5,17 +5,19 @@ versions of the same faults are in tests/faults/test_smtp_faults.py.
 """
 
 import os
+import ssl
 from collections import Counter
 
 import pytest
+import trustme
 from django.core.exceptions import ImproperlyConfigured
 
 from approvals.delivery import engine
 from approvals.delivery.smtp import EmailBackend
 from approvals.models import Campaign, Delivery, InternalDomain
-from tests.conftest import wait_for
+from tests.conftest import SMTP_BACKEND, smtp_settings, wait_for
 from tests.factories import approved_campaign, members, send_all
-from tests.smtp_server import Step
+from tests.smtp_server import SMTPServer, Step
 
 State = Campaign.State
 Status = Delivery.Status
@@ -248,3 +250,57 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# --- TLS and AUTH against a relay with a certificate from a CA made here -----------------------
+
+
+@pytest.fixture(scope="module")
+def relay_ca(tmp_path_factory):
+    ca = trustme.CA(organization_name="MailGuard test relay CA")
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    ca_file = tmp_path_factory.mktemp("ca") / "relay-ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    return server_context, str(ca_file)
+
+
+@pytest.fixture
+def implicit_tls_relay(relay_ca, settings):
+    server_context, ca_file = relay_ca
+    with SMTPServer(tls_context=server_context, implicit_tls=True, users={"relay-user": "relay-password"}) as server:
+        settings.EMAIL_BACKEND = SMTP_BACKEND
+        settings.MAILGUARD_SMTP = smtp_settings(server, SECURITY="tls", CA_FILE=ca_file,
+                                                USER="relay-user", PASSWORD="relay-password")
+        yield server
+
+
+def test_implicit_tls_with_the_relays_ca_sends_encrypted_and_authenticated(
+        drafter, reviewer, sender, implicit_tls_relay):
+    campaign = approved_campaign(drafter, reviewer, sender, members(3))
+    send_until_settled(campaign.pk)
+
+    assert statuses(campaign) == {Status.SENT: 3}
+    assert {(m.tls, m.user) for m in implicit_tls_relay.messages()} == {(True, "relay-user")}
+
+
+def test_rejected_credentials_pause_the_campaign_with_the_relays_answer(
+        drafter, reviewer, sender, implicit_tls_relay, settings):
+    settings.MAILGUARD_SMTP = {**settings.MAILGUARD_SMTP, "PASSWORD": "wrong"}
+    campaign = approved_campaign(drafter, reviewer, sender, members(3))
+    send_all(campaign.pk)
+
+    campaign.refresh_from_db()
+    assert campaign.state == State.PAUSED and "535" in campaign.pause_reason
+    assert statuses(campaign) == {Status.PENDING: 3}
+    assert implicit_tls_relay.messages() == []
+
+
+def test_relay_without_starttls_is_never_used_in_plain_text(drafter, reviewer, sender, relay, settings):
+    settings.MAILGUARD_SMTP = {**settings.MAILGUARD_SMTP, "SECURITY": "starttls"}
+    campaign = approved_campaign(drafter, reviewer, sender, members(2))
+    send_all(campaign.pk)
+
+    campaign.refresh_from_db()
+    assert campaign.state == State.PAUSED and "STARTTLS" in campaign.pause_reason
+    assert relay.messages() == []
