@@ -62,8 +62,9 @@ def ledger_matches_server(campaign: Campaign, server: SMTPServer) -> Counter:
 
 def test_late_answer_after_data_is_in_doubt_stored_once_and_never_resent(
         spawn_worker, fault_queue, smtp_relay, drafter, reviewer, sender):  # noqa: F811
-    spawn_worker(concurrency=1, **FAST, **smtp_worker_overrides(smtp_relay, MAILGUARD_SMTP_DATA_TIMEOUT=1))
-    smtp_relay.late_answer_next(3.0, times=2)
+    # The answers come long after the worker stopped waiting (its wait is all this costs).
+    spawn_worker(concurrency=1, **FAST, **smtp_worker_overrides(smtp_relay, MAILGUARD_SMTP_DATA_TIMEOUT=3))
+    smtp_relay.late_answer_next(30.0, times=2)
     campaign = approve(drafter, reviewer, sender, 20)
     wait_until_finished(campaign.pk)
 
@@ -115,7 +116,7 @@ def test_421_mid_session_reconnects_and_loses_or_doubles_nothing(
 def test_disconnect_during_data_resends_only_a_message_whose_end_never_left(
         spawn_worker, fault_queue, smtp_relay, drafter, reviewer, sender):  # noqa: F811
     # Larger than the socket buffers, so a hang-up in the middle stops the client before the final ".".
-    image = b"\x89PNG\r\n\x1a\n" + os.urandom(6 * 1024 * 1024)
+    image = b"\x89PNG\r\n\x1a\n" + os.urandom(8 * 1024 * 1024)
     smtp_relay.drop_next(Step.DATA)
     smtp_relay.drop_next(Step.END, stored=False)
     spawn_worker(concurrency=1, **FAST, **smtp_worker_overrides(smtp_relay))
