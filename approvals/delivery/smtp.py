@@ -9,6 +9,7 @@ transaction step by step on stdlib ``smtplib`` and reports what happened
 A backend instance is one session, opened by the engine for a claimed batch and
 reused for every message in it: RSET before each further message (which also
 proves the session is still alive before anything of the message is sent),
+RSET, MAIL, RCPT and DATA in one write when the relay offers PIPELINING,
 a new session after ``MESSAGES_PER_CONNECTION`` messages, and one immediate
 reconnect when the relay says 421 or the session drops before the end of DATA.
 Once the end of DATA has left, the message is never sent again by this code.
