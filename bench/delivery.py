@@ -11,6 +11,12 @@ Then, side by side at 10,000 messages: django-post-office (defaults, and tuned),
 a naive loop of EmailMessage.send(), and two ceilings with no database or queue:
 a bare anymail loop sending the pre-rendered messages in batches, and a bare
 HTTP loop posting the same batches.
+
+Then the SMTP relay (``approvals.delivery.smtp``) against a local aiosmtpd server
+(tests/smtp_server.py): 10,000 messages end to end, side by side with two
+ceilings that only speak the protocol (pre-rendered messages, no database, no
+queue): a bare smtplib loop over one connection, and the same over N parallel
+connections (N = the workers' threads), each in its own process.
 """
 
 import argparse
@@ -32,6 +38,7 @@ DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:543
 BROKER_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/14")
 BATCH_BACKEND = "approvals.delivery.postmark_batch.EmailBackend"
 POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
+SMTP_BACKEND = "approvals.delivery.smtp.EmailBackend"
 PEER_SIZE = 10_000
 ESP_BATCH = 500
 
@@ -171,11 +178,13 @@ def run_campaign(size: int, esp, users, worker_pids: list[int]) -> dict:
         time.sleep(0.2)
     received = esp.messages()
     last = max(m.received_at for m in received) if received else approved_at
+    first = min(m.received_at for m in received) if received else approved_at
     counts = Counter(r for m in received for r in m.recipients)
     expected = {row["メールアドレス"] for row in rows}
     return {
         "size": size, "import_s": import_seconds, "preflight_s": preflight_seconds,
-        "send_s": last - approved_at, "rss_mb": sum(peak_rss_mb(pid) for pid in worker_pids),
+        "send_s": last - approved_at, "first_s": first - approved_at,
+        "rss_mb": sum(peak_rss_mb(pid) for pid in worker_pids),
         "missing": len(expected - set(counts)), "duplicated": sum(1 for n in counts.values() if n > 1),
         "findings": len(findings),
     }
@@ -280,10 +289,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--skip-peers", action="store_true")
+    parser.add_argument("--smtp-only", action="store_true", help="only the SMTP relay lines")
+    parser.add_argument("--skip-smtp", action="store_true", help="no SMTP relay lines")
+    parser.add_argument("--smtp-runs", type=int, default=1, help="MailGuard SMTP campaigns of 10,000 to run")
     args = parser.parse_args()
 
     from tests.fake_esp import FakeESP
 
+    print_load("start")
     esp = FakeESP().start()
     env = configure(esp)
     fresh_database()
@@ -298,20 +311,165 @@ def main() -> None:
 
     app.conf.task_default_queue = "bench"
     app.control.purge()
+    if not args.smtp_only:
+        results = run_with_workers(env, lambda pids: [run_and_print(size, esp, users, pids) for size in args.sizes])
+        if not args.skip_peers:
+            compare_with_peers(esp, results)
+    if not args.skip_smtp:
+        bench_smtp(env, users, args.smtp_runs)
+    esp.stop()
+    print_load("end")
+
+
+def run_with_workers(env: dict[str, str], action):
     workers = [start_worker(env) for _ in range(WORKERS)]
-    results = []
     try:
-        for size in args.sizes:
-            result = run_campaign(size, esp, users, [w.pid for w in workers])
-            results.append(result)
-            print_campaign(result)
+        return action([w.pid for w in workers])
     finally:
         for worker in workers:
             os.killpg(worker.pid, 15)
             worker.wait()
-    if not args.skip_peers:
-        compare_with_peers(esp, results)
-    esp.stop()
+
+
+def run_and_print(size: int, sink, users, worker_pids: list[int]) -> dict:
+    result = run_campaign(size, sink, users, worker_pids)
+    print_campaign(result)
+    return result
+
+
+def print_load(when: str) -> None:
+    one, five, fifteen = os.getloadavg()
+    print(f"load at {when}: {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} cores")
+    sys.stdout.flush()
+
+
+# --- SMTP relay ---------------------------------------------------------------------------------
+
+
+def bench_smtp(env: dict[str, str], users, runs: int) -> None:
+    """MailGuard over SMTP to a local aiosmtpd server, beside bare smtplib loops (the ceilings)."""
+    from tests.smtp_server import SMTPServer
+
+    connections = WORKERS * CONCURRENCY
+    messages = raw_messages(PEER_SIZE, "smtp")
+    with SMTPServer() as server:
+        # Claims of 100: one SMTP session each (and MESSAGES_PER_CONNECTION's default of 100).
+        smtp_env = {**env, "MAILGUARD_EMAIL_BACKEND": SMTP_BACKEND, "MAILGUARD_SMTP_HOST": server.host,
+                    "MAILGUARD_SMTP_PORT": str(server.port), "MAILGUARD_SMTP_SECURITY": "none",
+                    "MAILGUARD_SEND_BATCH_SIZE": "100"}
+
+        def ceilings() -> tuple[dict, dict]:
+            return (with_cpu(lambda: timed_bare_smtp(server, [messages]), server),
+                    with_cpu(lambda: timed_bare_smtp(server, [messages[i::connections] for i in range(connections)]),
+                             server))
+
+        # The machine is shared: the ceilings are measured right before and right after MailGuard.
+        before = ceilings()
+        results = run_with_workers(smtp_env, lambda pids: [
+            with_cpu(lambda: run_campaign(PEER_SIZE, server, users, pids), server, pids) for _ in range(runs)])
+        after = ceilings()
+    print_smtp(results, [before[0], after[0]], [before[1], after[1]], connections)
+
+
+def with_cpu(action, server, worker_pids: list[int] | None = None) -> dict:
+    """The action's result plus the CPU seconds it took: the senders' (the workers, or the bare loops
+    as children of this process) and the SMTP server's. CPU per message does not depend on the load."""
+    import resource
+
+    def senders() -> float:
+        if worker_pids is not None:
+            return sum(cpu_seconds(member) for pid in worker_pids for member in process_tree(pid))
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    sender_before, server_before = senders(), server.cpu_seconds()
+    result = action()
+    return {**result, "sender_cpu_s": senders() - sender_before, "server_cpu_s": server.cpu_seconds() - server_before}
+
+
+def cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def raw_messages(count: int, tag: str) -> list[tuple[str, bytes]]:
+    """The same messages as a campaign sends, rendered to bytes before any clock starts."""
+    from django.core.mail import EmailMessage
+
+    return [(to, EmailMessage(subject, body, "ベンチ事務局 <info@bench.example.jp>", [to],
+                              headers={"Message-ID": f"<{tag}{i}@bench.example.jp>"})
+             .message().as_bytes(linesep="\r\n"))
+            for i, (subject, body, to) in enumerate(prerendered(count, tag))]
+
+
+def bare_smtp_loop(host: str, port: int, share, ready, go) -> None:
+    """One connection, one sendmail() per message: the least a client can do (runs in its own process)."""
+    import smtplib
+
+    with smtplib.SMTP(host, port) as session:
+        session.ehlo()
+        ready.put(True)
+        go.wait()
+        for to, data in share:
+            session.sendmail("info@bench.example.jp", [to], data)
+
+
+def timed_bare_smtp(server, shares) -> dict:
+    """Seconds from the go signal to the last message the server stored, and the exactly-once check."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    ready, go = context.Queue(), context.Event()
+    processes = [context.Process(target=bare_smtp_loop, args=(server.host, server.port, share, ready, go))
+                 for share in shares]
+    for process in processes:
+        process.start()
+    for _ in processes:
+        ready.get(timeout=120)
+    server.clear()
+    started = time.monotonic()
+    go.set()
+    for process in processes:
+        process.join()
+    stored = server.messages()
+    counts = Counter(r for m in stored for r in m.rcpt_tos)
+    expected = {to for share in shares for to, _data in share}
+    return {"seconds": max(m.received_at for m in stored) - started,
+            "missing": len(expected - set(counts)), "duplicated": sum(1 for n in counts.values() if n > 1)}
+
+
+def cpu_per_message(r: dict) -> str:
+    return (f"CPU per message: senders {1000 * r['sender_cpu_s'] / PEER_SIZE:.2f} ms, "
+            f"server {1000 * r['server_cpu_s'] / PEER_SIZE:.2f} ms")
+
+
+def print_smtp(results: list[dict], ones: list[dict], parallels: list[dict], connections: int) -> None:
+    n = PEER_SIZE
+    single = sum(n / r["seconds"] for r in ones) / len(ones)
+    ceiling = sum(n / r["seconds"] for r in parallels) / len(parallels)
+    for when, one, parallel in zip(("before", "after"), ones, parallels, strict=True):
+        print(f"smtp bare smtplib loop, 1 connection ({when}): {one['seconds']:.2f} s "
+              f"({n / one['seconds']:.0f} messages/s; {cpu_per_message(one)}); "
+              f"missing {one['missing']}, duplicated {one['duplicated']}")
+        print(f"smtp bare smtplib, {connections} parallel connections, ceiling ({when}): {parallel['seconds']:.2f} s "
+              f"({n / parallel['seconds']:.0f} messages/s; {cpu_per_message(parallel)}); "
+              f"missing {parallel['missing']}, duplicated {parallel['duplicated']}")
+    for index, r in enumerate(results, 1):
+        rate = n / r["send_s"]
+        print(f"smtp MailGuard send {n} (run {index}; approval to last message stored; {WORKERS} workers x "
+              f"{CONCURRENCY} {POOL}): {r['send_s']:.2f} s ({rate:.0f} messages/s = {rate / single:.2f} of one "
+              f"bare connection, {rate / ceiling:.2f} of {connections} parallel; the first message after "
+              f"{r['first_s']:.2f} s of checks and dispatch; {cpu_per_message(r)}); "
+              f"missing {r['missing']}, duplicated {r['duplicated']}")
+    best = max(n / r["send_s"] for r in results)
+    once = all(r["missing"] == 0 and r["duplicated"] == 0 for r in results + ones + parallels)
+    print(f"summary smtp {n}: MailGuard {best:.0f} msg/s = {best / ceiling:.2f} of {connections} parallel bare "
+          f"connections (mean of before and after, {ceiling:.0f} msg/s; target >= 0.5), {best / single:.2f} of one; "
+          f"exactly once in every run: {'yes' if once else 'NO'}")
+    sys.stdout.flush()
 
 
 def bench_users():

@@ -247,8 +247,39 @@ CELERY_BEAT_SCHEDULE = {
 EMAIL_BACKEND = env_str("MAILGUARD_EMAIL_BACKEND", "approvals.delivery.outbox.OutboxEmailBackend")
 MAILGUARD_OUTBOX_DIR = Path(env_str("MAILGUARD_OUTBOX_DIR", str(VAR_DIR / "outbox")))
 ANYMAIL = env_prefixed("ANYMAIL_")
-EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
-EMAIL_PORT = env_int("EMAIL_PORT", 25)
+
+# An SMTP relay (an on-premise MTA, Microsoft 365 / Google Workspace relay, an LGWAN gateway)
+# is chosen with MAILGUARD_EMAIL_BACKEND=approvals.delivery.smtp.EmailBackend.
+SMTP_SECURITY_MODES = {"none": 25, "starttls": 587, "tls": 465}
+_smtp_security = env_str("MAILGUARD_SMTP_SECURITY", "starttls").strip().lower()
+if _smtp_security not in SMTP_SECURITY_MODES:
+    raise RuntimeError("MAILGUARD_SMTP_SECURITY must be one of: none, starttls, tls.")
+MAILGUARD_SMTP = {
+    "HOST": env_str("MAILGUARD_SMTP_HOST", "localhost"),
+    "PORT": env_int("MAILGUARD_SMTP_PORT", SMTP_SECURITY_MODES[_smtp_security]),
+    # none: plain text (a catcher on this machine); starttls: upgrade on the submission port;
+    # tls: TLS from the first byte. Certificates are always verified; there is no "insecure" mode.
+    "SECURITY": _smtp_security,
+    "USER": env_str("MAILGUARD_SMTP_USER"),
+    "PASSWORD": env_str("MAILGUARD_SMTP_PASSWORD"),
+    # A private relay's CA (PEM); when set, only it is trusted for the relay's certificate.
+    "CA_FILE": env_str("MAILGUARD_SMTP_CA_FILE"),
+    # Seconds for connecting and for each command's answer.
+    "TIMEOUT": float(env_str("MAILGUARD_SMTP_TIMEOUT", "30")),
+    # Seconds to send the message and wait for the answer to its end. No answer in time makes
+    # the delivery "in doubt" (the relay may have it), so keep it well under IN_DOUBT_AFTER_SECONDS.
+    "DATA_TIMEOUT": float(env_str("MAILGUARD_SMTP_DATA_TIMEOUT", "120")),
+    # A session is closed and opened again after this many messages (relays limit them too).
+    "MESSAGES_PER_CONNECTION": env_int("MAILGUARD_SMTP_MESSAGES_PER_CONNECTION", 100),
+}
+# Django's own SMTP settings follow the same variables, for anything sent through django.core.mail.
+EMAIL_HOST = MAILGUARD_SMTP["HOST"]
+EMAIL_PORT = MAILGUARD_SMTP["PORT"]
+EMAIL_HOST_USER = MAILGUARD_SMTP["USER"]
+EMAIL_HOST_PASSWORD = MAILGUARD_SMTP["PASSWORD"]
+EMAIL_USE_TLS = _smtp_security == "starttls"
+EMAIL_USE_SSL = _smtp_security == "tls"
+EMAIL_TIMEOUT = MAILGUARD_SMTP["TIMEOUT"]
 DEFAULT_FROM_EMAIL = env_str("MAILGUARD_DEFAULT_FROM_EMAIL", "mailguard@localhost")
 
 # --- MailGuard policy -------------------------------------------------------------

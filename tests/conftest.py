@@ -25,9 +25,11 @@ from approvals.management.commands.seed_demo import ensure_groups
 from approvals.models import SenderIdentity
 from approvals.roles import Role
 from tests.fake_esp import FakeESP
+from tests.smtp_server import SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTMARK_BACKEND = "anymail.backends.postmark.EmailBackend"
+SMTP_BACKEND = "approvals.delivery.smtp.EmailBackend"
 
 
 # --- Fake ESP -------------------------------------------------------------------------
@@ -52,6 +54,40 @@ def esp(fake_esp_server, settings):
     }
     yield fake_esp_server
     fake_esp_server.reset_faults()
+
+
+# --- A local SMTP relay (aiosmtpd) ----------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smtp_relay_server():
+    with SMTPServer() as server:
+        yield server
+
+
+def smtp_settings(server: SMTPServer, **overrides) -> dict:
+    """MAILGUARD_SMTP for a test server: plain text on 127.0.0.1 unless overridden."""
+    return {**django_settings.MAILGUARD_SMTP, "HOST": server.host, "PORT": server.port, "SECURITY": "none",
+            "USER": "", "PASSWORD": "", "CA_FILE": "", "TIMEOUT": 30, "DATA_TIMEOUT": 30, **overrides}
+
+
+@pytest.fixture(params=["pipelining", "one command at a time"])
+def relay(request, smtp_relay_server, settings):
+    """The SMTP server, cleared, and this process's email backend pointed at it; each test runs
+    against a relay that offers PIPELINING and against one that does not."""
+    smtp_relay_server.clear()
+    smtp_relay_server.pipelining = request.param == "pipelining"
+    settings.EMAIL_BACKEND = SMTP_BACKEND
+    settings.MAILGUARD_SMTP = smtp_settings(smtp_relay_server)
+    yield smtp_relay_server
+    smtp_relay_server.reset_faults()
+    smtp_relay_server.pipelining = True
+
+
+def smtp_worker_overrides(server: SMTPServer, **overrides) -> dict[str, str]:
+    """Environment for a worker process that sends through ``server``."""
+    return {"MAILGUARD_EMAIL_BACKEND": SMTP_BACKEND, "MAILGUARD_SMTP_HOST": server.host,
+            "MAILGUARD_SMTP_PORT": server.port, "MAILGUARD_SMTP_SECURITY": "none", **overrides}
 
 
 @pytest.fixture(autouse=True)

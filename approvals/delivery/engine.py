@@ -26,7 +26,7 @@ from ..models import Attachment, Campaign, Delivery
 from ..rendering import build_email
 from . import ledger, rate_limit, reconcile
 from .proof import send_marked_copy
-from .sender import Outcome, Result, backoff_seconds, send_many, send_message
+from .sender import Outcome, Result, backoff_seconds, open_connection, send_many, send_message
 
 log = logging.getLogger(__name__)
 State = Campaign.State
@@ -119,7 +119,10 @@ def _batch_size(campaign: Campaign) -> int:
 
 def _send_claimed(campaign: Campaign, deliveries: list[Delivery], attachments) -> None:
     connection = get_connection()
-    connection.open()
+    refused = open_connection(connection)
+    if refused is not None:
+        _could_not_connect(campaign, deliveries, refused)
+        return
     try:
         if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
             _send_shared(campaign, deliveries, attachments, connection)
@@ -129,6 +132,22 @@ def _send_claimed(campaign: Campaign, deliveries: list[Delivery], attachments) -
             _send_individually(campaign, deliveries, attachments, connection)
     finally:
         connection.close()
+
+
+def _could_not_connect(campaign: Campaign, deliveries: list[Delivery], refused: Result) -> None:
+    """Nothing was sent, and no recipient is to blame: retry later, or pause for a person.
+
+    Settings the relay refuses (certificate, STARTTLS, AUTH) pause at once; an unreachable
+    relay is retried with backoff and pauses the campaign once the attempts are used up.
+    """
+    exhausted = any(d.attempts >= settings.MAILGUARD["SEND_MAX_ATTEMPTS"] for d in deliveries)
+    if refused.outcome == Outcome.FAILED or exhausted:
+        transitions.pause_automatically(campaign, _("The mail server could not be used: %(error)s")
+                                        % {"error": refused.reason})
+        ledger.release(deliveries)
+        return
+    for delivery in deliveries:
+        ledger.retry_later(delivery, refused.reason, backoff_seconds(delivery.attempts, refused.retry_after))
 
 
 def _send_shared(campaign, deliveries, attachments, connection) -> None:
@@ -147,21 +166,37 @@ def _send_shared(campaign, deliveries, attachments, connection) -> None:
 def _send_individually(campaign, deliveries, attachments, connection) -> None:
     limits = settings.MAILGUARD
     consecutive_failures = 0
-    for index, delivery in enumerate(deliveries):
-        if index and index % limits["STATE_CHECK_EVERY"] == 0 and not _still_sending(campaign):
-            _stop_here(campaign, deliveries[index:])
-            return
-        email = _build_or_fail(campaign, delivery, attachments, connection)
-        if email is None:
-            continue
-        rate_limit.acquire()
-        result = send_message(connection, email, [delivery.email])[delivery.email]
-        _record(delivery, result)
-        consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0
-        if consecutive_failures >= limits["AUTO_PAUSE_AFTER_FAILURES"]:
-            transitions.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
-            ledger.release(deliveries[index + 1:])
-            return
+    # Accepted messages are written together every few messages (one UPDATE, not one per message);
+    # a worker that dies before writing leaves them claimed, and the sweep shows them in doubt.
+    accepted: list[tuple[Delivery, str]] = []
+    try:
+        for index, delivery in enumerate(deliveries):
+            if index and index % limits["STATE_CHECK_EVERY"] == 0:
+                _record_accepted(accepted)
+                if not _still_sending(campaign):
+                    _stop_here(campaign, deliveries[index:])
+                    return
+            email = _build_or_fail(campaign, delivery, attachments, connection)
+            if email is None:
+                continue
+            rate_limit.acquire()
+            result = send_message(connection, email, [delivery.email])[delivery.email]
+            if result.outcome == Outcome.SENT:
+                accepted.append((delivery, result.esp_message_id))
+            else:
+                _record(delivery, result)
+            consecutive_failures = consecutive_failures + 1 if result.outcome in FAILING else 0
+            if consecutive_failures >= limits["AUTO_PAUSE_AFTER_FAILURES"]:
+                transitions.pause_automatically(campaign, _auto_pause_reason(consecutive_failures, result.reason))
+                ledger.release(deliveries[index + 1:])
+                return
+    finally:
+        _record_accepted(accepted)
+
+
+def _record_accepted(accepted: list[tuple[Delivery, str]]) -> None:
+    ledger.mark_many_sent(accepted)
+    accepted.clear()
 
 
 def _send_in_batches(campaign, deliveries, attachments, connection) -> None:

@@ -29,5 +29,8 @@ def send_marked_copy(campaign: Campaign, recipient: Recipient, to_address: str, 
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)
     connection = get_connection()
-    result = send_message(connection, email, [to_address])[to_address]
+    try:
+        result = send_message(connection, email, [to_address])[to_address]
+    finally:
+        connection.close()  # an SMTP session must not stay open until garbage collection
     return result.outcome == Outcome.SENT, result.reason or result.esp_message_id

@@ -5,9 +5,13 @@ connection never opened, 429). After a 5xx the ESP's own log is asked (see
 reconcile). When it may have been accepted and cannot be asked (a timeout or a
 dropped connection after the request went out), the delivery is "in doubt" and
 a person decides: nothing is ever guessed or sent twice.
+
+An SMTP relay (``smtp.EmailBackend``) answers per recipient and per phase: a 5xx
+fails, a 4xx (421 too) retries, and silence after the end of DATA left is in doubt.
 """
 
 import random
+import smtplib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,6 +21,7 @@ from django.conf import settings
 from django.core.mail import BadHeaderError
 
 from ..merge import MergeError
+from . import smtp
 
 ACCEPTED_STATUSES = {"sent", "queued"}
 
@@ -43,6 +48,8 @@ def send_message(connection, email, addresses: list[str]) -> dict[str, Result]:
 
     Never raises for delivery problems: every failure becomes a Result.
     """
+    if isinstance(connection, smtp.EmailBackend):
+        return _send_over_smtp(connection, email, addresses)
     try:
         sent = connection.send_messages([email])
     except AnymailRecipientsRefused as err:
@@ -52,10 +59,75 @@ def send_message(connection, email, addresses: list[str]) -> dict[str, Result]:
     except (AnymailError, MergeError, BadHeaderError) as err:
         # Refused before anything left (anymail validation, Django's header-injection check).
         return dict.fromkeys(addresses, Result(Outcome.FAILED, reason=str(err)))
+    except smtplib.SMTPException as err:
+        return _classify_django_smtp_error(err, addresses)
     except OSError as err:
-        # Non-anymail backends (SMTP, outbox): the message was not handed over.
+        # Non-anymail backends (outbox, an SMTP connection that never opened): nothing was handed over.
         return dict.fromkeys(addresses, Result(Outcome.RETRY, reason=str(err)))
     return {a: _result_from_status(email, a, sent) for a in addresses}
+
+
+def open_connection(connection) -> Result | None:
+    """Open the backend's connection before a batch: None when ready, else why not (nothing was sent).
+
+    A FAILED result means the relay and the settings cannot work together (certificate,
+    STARTTLS, AUTH, a 5xx greeting): a person must act, so the engine pauses the campaign.
+    """
+    try:
+        connection.open()
+    except smtp.SessionFailed as err:
+        code = err.answer.code
+        if isinstance(err, smtp.IncompatibleRelay) or (code is not None and code >= 500):
+            return Result(Outcome.FAILED, reason=str(err))
+        return Result(Outcome.RETRY, reason=str(err))
+    except OSError as err:
+        return Result(Outcome.RETRY, reason=str(err))
+    return None
+
+
+def _send_over_smtp(connection: smtp.EmailBackend, email, addresses: list[str]) -> dict[str, Result]:
+    try:
+        answers = connection.send_envelope(email, addresses)
+    except smtp.SessionFailed as err:
+        # No session to send on, so nothing left; the next batch's open decides whether to pause.
+        return dict.fromkeys(addresses, Result(Outcome.RETRY, reason=str(err)))
+    except (MergeError, BadHeaderError, ValueError) as err:
+        # Refused before anything left (header injection, an address that cannot be encoded).
+        return dict.fromkeys(addresses, Result(Outcome.FAILED, reason=str(err)))
+    message_id = email.extra_headers.get("Message-ID", "")
+    return {address: _smtp_result(answers[address], message_id) for address in addresses}
+
+
+def _smtp_result(answer: smtp.Answer, message_id: str) -> Result:
+    """One recipient's outcome from the relay's answer and the phase it came in."""
+    if answer.accepted:
+        # A relay's queue id is free text; our Message-ID is the id the message carries.
+        return Result(Outcome.SENT, esp_message_id=message_id)
+    code = answer.code
+    if answer.phase == smtp.Phase.END_OF_DATA and (code is None or code < 400):
+        # The end of the message left and no refusal came back: the relay may have it.
+        return Result(Outcome.IN_DOUBT, reason=f"{answer} (no answer after the whole message was sent: "
+                                               "the server may have accepted it)")
+    if code is not None and code >= 500:
+        return Result(Outcome.FAILED, reason=str(answer))
+    # A 4xx (421 included), or silence before the end of DATA left: nothing was accepted.
+    return Result(Outcome.RETRY, reason=str(answer))
+
+
+def _classify_django_smtp_error(err: smtplib.SMTPException, addresses: list[str]) -> dict[str, Result]:
+    """Django's own SMTP backend: it cannot say whether the end of DATA had left, so silence is in doubt."""
+    if isinstance(err, smtplib.SMTPRecipientsRefused):
+        refused = {address.lower(): code for address, (code, _text) in err.recipients.items()}
+        return {a: _by_code(refused.get(a.lower(), 500), str(err)) for a in addresses}
+    if isinstance(err, smtplib.SMTPResponseException):
+        return dict.fromkeys(addresses, _by_code(err.smtp_code, str(err)))
+    if isinstance(err, smtplib.SMTPServerDisconnected):
+        return dict.fromkeys(addresses, Result(Outcome.IN_DOUBT, reason=str(err)))
+    return dict.fromkeys(addresses, Result(Outcome.RETRY, reason=str(err)))
+
+
+def _by_code(code: int, reason: str) -> Result:
+    return Result(Outcome.FAILED if code >= 500 else Outcome.RETRY, reason=reason)
 
 
 def send_many(connection, emails, addresses: list[str]) -> list[Result]:
