@@ -1,6 +1,7 @@
 """The content hash: SHA-256 over everything that decides what recipients receive.
 
-Sender, subject, bodies, recipient field mode, address/name columns, every
+Sender, subject, bodies, recipient field mode, campaign kind (newsletter adds
+unsubscribe), how files travel (attached or as links), address/name columns, every
 recipient row (in order) and every attachment's bytes (through their SHA-256).
 The reviewer approves one hash; the worker recomputes it before the first
 message and refuses to send if anything changed.
@@ -27,6 +28,10 @@ def compute_content_hash(campaign: Campaign) -> str:
         "recipient_mode": campaign.recipient_mode,
         "address_column": campaign.address_column,
         "name_column": campaign.name_column,
+        # Only when not the default, so versions approved before these choices existed keep their hash.
+        **({"kind": campaign.kind} if campaign.kind != Campaign.Kind.NOTICE else {}),
+        **({"attachment_delivery": campaign.attachment_delivery}
+           if campaign.attachment_delivery != Campaign.AttachmentDelivery.ATTACH else {}),
     }))
     rows = campaign.recipients.order_by("row_number").values_list(
         "row_number", "email", "display_name", "data"

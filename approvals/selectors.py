@@ -8,7 +8,8 @@ from django.shortcuts import get_object_or_404
 from django.utils import timezone
 
 from .delivery import ledger
-from .models import Campaign, Delivery
+from .downloads import expiry_of
+from .models import Campaign, Delivery, Download
 from .roles import Role, has_role
 
 State = Campaign.State
@@ -62,3 +63,24 @@ def recent_send_rate(campaign: Campaign, window_seconds: int = 60) -> float:
         return 0.0
     elapsed = max(1.0, (timezone.now() - first).total_seconds())
     return recent.count() / elapsed
+
+
+def download_summary(campaign: Campaign) -> dict | None:
+    """For campaign pages: until when the links work, whether they were stopped, who downloaded."""
+    if campaign.attachment_delivery != Campaign.AttachmentDelivery.LINKS:
+        return None
+    tries = Download.objects.filter(delivery__campaign=campaign)
+    downloaded = tries.filter(outcome=Download.Outcome.DOWNLOADED)
+    return {
+        "expires_at": expiry_of(campaign),
+        "stopped_at": campaign.downloads_stopped_at,
+        "downloads": downloaded.count(),
+        "recipients": downloaded.values("delivery").distinct().count(),
+        "wrong_addresses": tries.filter(outcome=Download.Outcome.WRONG_ADDRESS).count(),
+    }
+
+
+def download_ledger(campaign: Campaign) -> QuerySet[Download]:
+    """Every use of the campaign's download links, newest first: who, which file, when, what happened."""
+    return (Download.objects.filter(delivery__campaign=campaign)
+            .select_related("delivery", "delivery__recipient", "attachment").order_by("-created_at", "-id"))

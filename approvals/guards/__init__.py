@@ -10,7 +10,7 @@ and list it in ``CHECKS``.
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
-from . import attachments, content, messages, mode, names, recipients
+from . import attachments, content, link_ownership, messages, mode, names, recipients, sender_domain
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
@@ -18,6 +18,7 @@ Check = Callable[[PreflightContext], Iterable[Finding]]
 
 CHECKS: list[Check] = [
     mode.sender_is_approved,
+    sender_domain.sender_domain_authenticates,
     mode.recipient_mode_is_allowed,
     recipients.list_is_present,
     recipients.addresses_are_valid,
@@ -37,6 +38,7 @@ CHECKS: list[Check] = [
     content.merged_headers_are_safe,
     messages.messages_carry_no_other_recipients_data,
     messages.personal_data_patterns,
+    link_ownership.messages_carry_only_their_own_links,
     attachments.attachments_are_safe,
 ]
 

@@ -5,6 +5,7 @@ from functools import cached_property
 
 from .. import merge
 from ..models import Attachment, Campaign, InternalDomain, Suppression
+from ..sender_auth import Assessment, assessment_for_sender
 
 
 @dataclass(frozen=True)
@@ -22,21 +23,28 @@ class PreflightContext:
     internal_domains: set[str]
     suppressed: dict[str, str]  # lowercased address -> reason
     attachments: list[Attachment] = field(default_factory=list)
+    recipient_ids: dict[int, int] = field(default_factory=dict)  # row number -> Recipient id
+    # The sender domain's SPF/DKIM/DMARC (cached per domain; DNS only when stale). None: not checked.
+    sender_auth: Assessment | None = None
 
     @classmethod
     def load(cls, campaign: Campaign) -> "PreflightContext":
-        rows = [
-            Row(*values)
-            for values in campaign.recipients.order_by("row_number")
-            .values_list("row_number", "email", "display_name", "data")
+        rows, recipient_ids = [], {}
+        for pk, *values in (
+            campaign.recipients.order_by("row_number")
+            .values_list("pk", "row_number", "email", "display_name", "data")
             .iterator(chunk_size=5000)
-        ]
+        ):
+            rows.append(Row(*values))
+            recipient_ids[values[0]] = pk
         return cls(
             campaign=campaign,
             rows=rows,
             internal_domains=set(InternalDomain.objects.values_list("domain", flat=True)),
             suppressed=dict(Suppression.objects.values_list("email", "reason")),
             attachments=list(campaign.attachments.all()),
+            recipient_ids=recipient_ids,
+            sender_auth=assessment_for_sender(campaign.sender),
         )
 
     @cached_property

@@ -25,6 +25,7 @@ from .common import role_required
 # Cells that spreadsheet programs would run as formulas (CSV injection).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 DASHBOARD_DAYS = 30
+DOWNLOAD_ROWS_SHOWN = 500
 
 
 def auditor_page(view):
@@ -138,6 +139,8 @@ def campaign_audit(request, pk: int):
         "statuses": Delivery.Status.choices,
         "status": status,
         "query": query,
+        "downloads": selectors.download_summary(campaign),
+        "download_ledger": selectors.download_ledger(campaign)[:DOWNLOAD_ROWS_SHOWN],
     })
 
 

@@ -35,6 +35,8 @@ def campaign_detail(request, pk: int):
         "in_doubt": campaign.deliveries.filter(status=Delivery.Status.IN_DOUBT)[:500],
         "can_resolve": workflow.can_resolve_in_doubt(user),
         "cancel_form": CancelForm(),
+        "downloads": selectors.download_summary(campaign),
+        "can_stop_downloads": workflow.can_stop_downloads(campaign, user),
     })
 
 

@@ -9,8 +9,11 @@ quoted in the stored preflight findings are blanked out. One audit event
 "personal_data_purged" per campaign records the counts. Running it again
 changes nothing: a campaign with that event is skipped.
 
+The files of a campaign that sent them as download links are deleted (their
+names and hashes stay), which ends those links for good.
+
 Not touched: the audit log (append-only; its events carry no recipient
-addresses), reviewers' comments, attachments (the same file for everyone), the
+addresses), reviewers' comments, attached files (the same file for everyone), the
 suppression list (it exists to keep addresses), and campaigns in any other state.
 A partly failed campaign with deliveries still "in doubt" is skipped until a
 person resolves them, because resolving may send again.
@@ -27,6 +30,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from approvals import audit
+from approvals.downloads import delete_link_files
 from approvals.models import Campaign, Delivery, WebhookEvent
 from approvals.reports import PURGE_ACTION
 
@@ -121,6 +125,7 @@ def purge_campaign(campaign_id: int) -> PurgeResult | None:
             data={column: PLACEHOLDER for column in campaign.columns},
         )
         delivery_count = deliveries.update(email=PLACEHOLDER)
+        files_deleted = delete_link_files(campaign)
         result = PurgeResult(
             campaign_id=campaign.pk,
             recipients=recipient_count,
@@ -137,6 +142,7 @@ def purge_campaign(campaign_id: int) -> PurgeResult | None:
             distinct_addresses=result.distinct_addresses,
             domains=result.domains,
             findings_scrubbed=result.findings_scrubbed,
+            link_files_deleted=files_deleted,
             finished_at=campaign.finished_at.isoformat() if campaign.finished_at else "",
         )
     return result

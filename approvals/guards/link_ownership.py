@@ -1,0 +1,115 @@
+"""Each message carries only its own recipient's links (incident 12: a rushed apology carried every
+member's unsubscribe link).
+
+Every recipient's message is rendered with ``render_for``, the code the worker
+sends with, and every MailGuard token in it is read: download and unsubscribe
+links wherever they are, the ones MailGuard adds, one pasted into the text, or
+one a list column brings in. A token signed for another recipient row blocks
+submission, unless that row has the same address (a list column holding the
+same person's link from an earlier campaign). Per-recipient links in shared
+mode block too: there one message, rendered for the first row, goes to everyone.
+
+Only tokens whose signature verifies count, so nothing else in a message can
+look like one. When the campaign adds no links and neither the message nor any
+merged column holds anything token-shaped, there is nothing to render.
+"""
+
+from collections import defaultdict
+from collections.abc import Iterator
+
+from django.utils.translation import gettext as _
+
+from .. import merge, recipient_links
+from ..models import Campaign, Recipient
+from ..rendering import render_for
+from .context import PreflightContext, Row
+from .findings import Finding, Severity, row_summary
+
+MAX_FINDING_ROWS = 1000
+
+
+def messages_carry_only_their_own_links(ctx: PreflightContext) -> Iterator[Finding]:
+    campaign = ctx.campaign
+    personal = recipient_links.adds_personal_links(campaign)
+    if personal and campaign.recipient_mode == Campaign.RecipientMode.SHARED:
+        yield _shared_mode_finding()
+        return
+    if not ctx.rows or not (personal or _may_carry_tokens(ctx)):
+        return
+    foreign = _foreign_tokens(ctx)
+    if not foreign:
+        return
+    owners = recipient_links.addresses_of({rid for ids in foreign.values() for rid in ids})
+    own_address = {row.row_number: _normal(row.email) for row in ctx.rows}
+    leaking = sorted(
+        number for number, ids in foreign.items()
+        if any(_normal(owners.get(rid, "")) != own_address[number] for rid in ids)
+    )
+    if leaking:
+        yield _foreign_links_finding(leaking)
+
+
+def _may_carry_tokens(ctx: PreflightContext) -> bool:
+    campaign = ctx.campaign
+    texts = (campaign.subject, campaign.body_text, campaign.body_html)
+    if any(recipient_links.may_contain_token(text) for text in texts):
+        return True
+    used = merge.used_fields(*texts)
+    return any(recipient_links.may_contain_token(str(row.data.get(column) or ""))
+               for row in ctx.rows for column in used)
+
+
+def _foreign_tokens(ctx: PreflightContext) -> dict[int, set[int]]:
+    """Row number -> ids of the other recipient rows whose tokens that row's message carries."""
+    campaign = ctx.campaign
+    foreign: dict[int, set[int]] = defaultdict(set)
+    with recipient_links.files_read_once(campaign, ctx.attachments):
+        if campaign.recipient_mode == Campaign.RecipientMode.SHARED:
+            # One message, rendered for the first row, is what every recipient receives.
+            found = _tokens_of(campaign, _recipient(ctx, ctx.rows[0]))
+            for row in ctx.rows:
+                foreign[row.row_number] |= found - {ctx.recipient_ids[row.row_number]}
+        else:
+            for row in ctx.rows:
+                own = ctx.recipient_ids[row.row_number]
+                foreign[row.row_number] |= _tokens_of(campaign, _recipient(ctx, row)) - {own}
+    return {number: ids for number, ids in foreign.items() if ids}
+
+
+def _recipient(ctx: PreflightContext, row: Row) -> Recipient:
+    return Recipient(pk=ctx.recipient_ids[row.row_number], campaign=ctx.campaign, row_number=row.row_number,
+                     email=row.email, display_name=row.display_name, data=row.data)
+
+
+def _tokens_of(campaign: Campaign, recipient: Recipient) -> set[int]:
+    """The recipient ids of every token in the message as it would be sent."""
+    try:
+        message = render_for(campaign, recipient)
+    except merge.MergeError:
+        return set()  # reported by the merge checks
+    text = "\n".join([message.subject, message.text, message.html, *message.headers.values()])
+    return {token.recipient_id for token in recipient_links.tokens_in(text)}
+
+
+def _normal(address: str) -> str:
+    return address.strip().lower()
+
+
+def _shared_mode_finding() -> Finding:
+    return Finding(
+        "links.shared_mode",
+        Severity.BLOCK,
+        _("In shared mode everyone receives one message, so it cannot carry each recipient's own download or "
+          "unsubscribe links. Choose “individual”, or attach the files and send a notice."),
+    )
+
+
+def _foreign_links_finding(rows: list[int]) -> Finding:
+    return Finding(
+        "links.foreign_token",
+        Severity.BLOCK,
+        _("The messages for rows %(rows)s carry a download or unsubscribe link that belongs to another "
+          "recipient. Remove links pasted into the message or brought in by a list column: MailGuard adds "
+          "each recipient's own links itself.") % {"rows": row_summary(rows)},
+        rows=tuple(rows[:MAX_FINDING_ROWS]),
+    )
