@@ -74,7 +74,7 @@ class SenderIdentityAdmin(admin.ModelAdmin):
 STATUS_LABELS = {
     sender_auth.Status.PASS: gettext_lazy("pass"),
     sender_auth.Status.FAIL: gettext_lazy("fail"),
-    sender_auth.Status.MISSING: gettext_lazy("missing"),
+    sender_auth.Status.MISSING: gettext_lazy("no record"),
     sender_auth.Status.NOT_CHECKED: gettext_lazy("not checked"),
     sender_auth.Status.NOT_CONFIGURED: gettext_lazy("not configured"),
 }

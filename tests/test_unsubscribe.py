@@ -131,7 +131,7 @@ def test_a_proof_copys_unsubscribe_changes_nothing(drafter, sender, esp, client_
     campaign = campaign_with(drafter, sender, members(2), links=False, newsletter=True)
     client_for(drafter).post(reverse("proof_send", args=[campaign.pk]), {"row": "2"})
     [proof] = esp.messages_to(drafter.email)
-    response = Client().post(unsubscribe_path(proof.text_body))
+    response = Client(headers={"accept-language": "en"}).post(unsubscribe_path(proof.text_body))
     assert response.status_code == 403 and "proof copy" in response.content.decode()
     assert not Suppression.objects.exists()
 
