@@ -44,7 +44,8 @@ def public_page(view):
         response = view(request, *args, **kwargs)
         response["Cache-Control"] = "no-store"
         response["X-Robots-Tag"] = "noindex, nofollow"
-        response["Referrer-Policy"] = "no-referrer"
+        # The token is in the URL; the site's "same-origin" referrer policy keeps it from other sites.
+        # (Not "no-referrer": browsers then send "Origin: null" and the download form fails CSRF.)
         return response
 
     return wrapper
