@@ -17,16 +17,18 @@ unsubscribe the row it was rendered for.
 """
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from django.conf import settings
 from django.core import signing
 from django.template.defaultfilters import filesizeformat
-from django.urls import reverse
+from django.urls import get_resolver
 from django.utils import translation
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -48,19 +50,42 @@ class LinkToken:
     proof: bool = False
 
 
+# Tokens this process signed a moment ago, so reading back a message just rendered (the leak
+# scan renders every message) needs no second HMAC. Exact: each entry is what was signed.
+_RECENTLY_MADE: OrderedDict[str, LinkToken] = OrderedDict()
+_RECENTLY_MADE_SIZE = 64
+
+
+@lru_cache(maxsize=4)
+def _signer(secret_key: str, fallbacks: tuple[str, ...]) -> signing.Signer:
+    return signing.Signer(key=secret_key, fallback_keys=list(fallbacks), salt=SALT)
+
+
+def _current_signer() -> signing.Signer:
+    return _signer(settings.SECRET_KEY, tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())))
+
+
 def make_token(kind: str, recipient_id: int, attachment_id: int | None = None, *, proof: bool = False) -> str:
     payload: dict = {"k": kind, "r": recipient_id}
     if attachment_id is not None:
         payload["a"] = attachment_id
     if proof:
         payload["p"] = 1
-    return signing.Signer(salt=SALT).sign_object(payload)
+    token = _current_signer().sign_object(payload)
+    _RECENTLY_MADE[token] = LinkToken(kind, recipient_id, attachment_id, proof)
+    if len(_RECENTLY_MADE) > _RECENTLY_MADE_SIZE:
+        _RECENTLY_MADE.popitem(last=False)
+    return token
 
 
 def read_token(token: str) -> LinkToken | None:
     """The token's contents, or None when it was not signed here (or was altered)."""
+    token = token.replace("%3A", ":").replace("%3a", ":")
+    made = _RECENTLY_MADE.get(token)
+    if made is not None:
+        return made
     try:
-        payload = signing.Signer(salt=SALT).unsign_object(token.replace("%3A", ":").replace("%3a", ":"))
+        payload = _current_signer().unsign_object(token)
     except (signing.BadSignature, ValueError, TypeError):
         return None
     if not isinstance(payload, dict) or payload.get("k") not in (DOWNLOAD, UNSUBSCRIBE):
@@ -73,8 +98,8 @@ def read_token(token: str) -> LinkToken | None:
 
 def tokens_in(text: str) -> Iterator[LinkToken]:
     """Every valid MailGuard token anywhere in text (links, pasted fragments, header values)."""
-    for match in TOKEN_PATTERN.finditer(text):
-        token = read_token(match.group())
+    for candidate in set(TOKEN_PATTERN.findall(text)):
+        token = read_token(candidate)
         if token is not None:
             yield token
 
@@ -85,7 +110,18 @@ def may_contain_token(text: str) -> bool:
 
 
 def public_url(view_name: str, token: str) -> str:
-    return settings.MAILGUARD["PUBLIC_BASE_URL"] + reverse(view_name, args=[token])
+    """The configured base URL (including any path the site is served under) and the view's path."""
+    return settings.MAILGUARD["PUBLIC_BASE_URL"] + _path_of(view_name).replace(_SLOT, token)
+
+
+_SLOT = "__token__"
+
+
+@lru_cache(maxsize=8)
+def _path_of(view_name: str) -> str:
+    # The resolver's own reverse carries no script prefix: a preview rendered inside a web
+    # request and a message rendered by a worker get the same link.
+    return "/" + get_resolver().reverse(view_name, _SLOT)
 
 
 # --- What a message gains ------------------------------------------------------------------
@@ -117,45 +153,47 @@ def additions_for(campaign: Campaign, recipient: Recipient, *, proof: bool = Fal
     newsletter = campaign.kind == Campaign.Kind.NEWSLETTER
     if not files and not newsletter:
         return Additions()
-    with translation.override(settings.LANGUAGE_CODE):
-        links = [(attachment, public_url("public_download", make_token(
-            DOWNLOAD, recipient.pk, attachment.pk, proof=proof))) for attachment in files]
-        unsubscribe = public_url("public_unsubscribe", make_token(UNSUBSCRIBE, recipient.pk, proof=proof))
-        text, html = "", ""
-        if links:
-            text += _download_text(links)
-            html += _download_html(links)
-        if newsletter:
-            text += "\n\n" + _("To stop receiving this newsletter: %(url)s") % {"url": unsubscribe}
-            html += format_html('<p><a href="{}">{}</a></p>', unsubscribe, _("Stop receiving this newsletter"))
-        headers = _unsubscribe_headers(campaign, unsubscribe) if newsletter else {}
+    wording = _wording(settings.LANGUAGE_CODE, settings.MAILGUARD["LINK_TTL_DAYS"],
+                       tuple((a.filename, a.size) for a in files))
+    text, html = "", ""
+    if files:
+        urls = [public_url("public_download", make_token(DOWNLOAD, recipient.pk, a.pk, proof=proof)) for a in files]
+        text += "\n\n――――――――――\n" + wording.intro + "".join(
+            f"\n{label}\n{url}" for label, url in zip(wording.file_labels, urls, strict=True))
+        html += f"<hr><p>{escape(wording.intro)}</p><ul>" + "".join(
+            f'<li><a href="{escape(url)}">{escape(label)}</a></li>'
+            for label, url in zip(wording.file_labels, urls, strict=True)) + "</ul>"
+    headers = {}
+    if newsletter:
+        url = public_url("public_unsubscribe", make_token(UNSUBSCRIBE, recipient.pk, proof=proof))
+        text += "\n\n" + wording.unsubscribe_text % {"url": url}
+        html += f'<p><a href="{escape(url)}">{escape(wording.unsubscribe_label)}</a></p>'
+        headers = _unsubscribe_headers(campaign, url)
     return Additions(text=text, html=html, headers=headers)
 
 
-def _download_intro() -> str:
-    days = settings.MAILGUARD["LINK_TTL_DAYS"]
-    return ngettext(
-        "Download the files from these links. You will be asked for the address this message was sent to. "
-        "The links work for %(days)d day after sending.",
-        "Download the files from these links. You will be asked for the address this message was sent to. "
-        "The links work for %(days)d days after sending.", days) % {"days": days}
+@dataclass(frozen=True)
+class _Wording:
+    intro: str
+    file_labels: tuple[str, ...]  # "kaiho.pdf (1.2 MB)"
+    unsubscribe_text: str  # with %(url)s
+    unsubscribe_label: str
 
 
-def _size(attachment: Attachment) -> str:
-    return str(filesizeformat(attachment.size)).replace("\xa0", " ")
-
-
-def _download_text(links: list[tuple[Attachment, str]]) -> str:
-    lines = ["", "", "――――――――――", _download_intro()]
-    for attachment, url in links:
-        lines += [f"{attachment.filename} ({_size(attachment)})", url]
-    return "\n".join(lines)
-
-
-def _download_html(links: list[tuple[Attachment, str]]) -> str:
-    items = format_html_join("", '<li><a href="{}">{}</a> ({})</li>',
-                             ((url, a.filename, _size(a)) for a, url in links))
-    return format_html("<hr><p>{}</p><ul>{}</ul>", _download_intro(), items)
+@lru_cache(maxsize=32)
+def _wording(language: str, days: int, files: tuple[tuple[str, int], ...]) -> _Wording:
+    """The fixed words of the additions, translated once per campaign rather than once per message."""
+    with translation.override(language):
+        return _Wording(
+            intro=ngettext(
+                "Download the files from these links. You will be asked for the address this message was sent "
+                "to. The links work for %(days)d day after sending.",
+                "Download the files from these links. You will be asked for the address this message was sent "
+                "to. The links work for %(days)d days after sending.", days) % {"days": days},
+            file_labels=tuple(f"{name} ({str(filesizeformat(size)).replace(chr(0xA0), ' ')})" for name, size in files),
+            unsubscribe_text=_("To stop receiving this newsletter: %(url)s"),
+            unsubscribe_label=_("Stop receiving this newsletter"),
+        )
 
 
 def _unsubscribe_headers(campaign: Campaign, url: str) -> dict[str, str]:

@@ -68,6 +68,8 @@ def setup_django(var_dir: str, rows: int) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
     os.environ["MAILGUARD_MAX_RECIPIENTS"] = str(max(rows, 200_000))
     os.environ["MAILGUARD_MAX_LIST_BYTES"] = str(max(rows * 200, 50 * 1024 * 1024))
+    # Never the internet: the sender domain's DNS records are not looked up here.
+    os.environ["MAILGUARD_SENDER_AUTH_CHECK"] = "0"
     sys.path.insert(0, str(ROOT))
 
     import django
@@ -130,6 +132,18 @@ def run(rows: int) -> None:
         started = time.perf_counter()
         list(check(context))
         print(f"  {check.__module__.rsplit('.', 1)[-1]}.{check.__name__}: {time.perf_counter() - started:.2f} s")
+
+    # The same list as a newsletter whose PDF goes as links: the link scan renders every message.
+    from approvals.guards import link_ownership
+
+    workflow.update_message(campaign, drafter, kind="newsletter", attachment_delivery="links")
+    campaign.refresh_from_db()
+    context = PreflightContext.load(campaign)
+    started = time.perf_counter()
+    found = list(link_ownership.messages_carry_only_their_own_links(context))
+    elapsed = time.perf_counter() - started
+    print(f"link scan, newsletter with links, {recipients} messages rendered: {elapsed:.2f} s "
+          f"({recipients / elapsed:.0f} messages/s), findings: {len(found)}")
 
 
 def main() -> int:
