@@ -7,5 +7,6 @@ class ApprovalsConfig(AppConfig):
     verbose_name = _("Approvals")
 
     def ready(self):
-        # Connect the ESP tracking webhook receiver.
+        # Connect the ESP tracking webhook receiver; register the deployment checks.
+        from . import checks  # noqa: F401
         from .delivery import tracking  # noqa: F401

@@ -3,10 +3,10 @@
 A campaign that sends its files as links gives each recipient one URL per file;
 a newsletter gives each recipient an unsubscribe URL (in the RFC 8058
 ``List-Unsubscribe`` headers and at the foot of the text). Every URL carries a
-token signed with the secret key (``django.core.signing``): it names the
-recipient row (and the file), cannot be guessed or altered, and holds no
-address (incident 12: an apology carried unsubscribe links with every member's
-address in them).
+token with an HMAC under the secret key (as Django's ``salted_hmac``, its own salt;
+old keys in ``SECRET_KEY_FALLBACKS`` still verify): it names the recipient row
+(and the file), cannot be guessed or altered, and holds no address (incident 12:
+an apology carried unsubscribe links with every member's address in them).
 
 Tokens are deterministic, so the preview the reviewer opens shows the very links
 that leave. Whether a link still works (sent, expired, stopped) is decided by the
@@ -16,18 +16,20 @@ pages refuse them, so a drafter clicking "unsubscribe" in their proof does not
 unsubscribe the row it was rendered for.
 """
 
+import base64
+import hashlib
+import hmac
 import re
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from django.conf import settings
-from django.core import signing
 from django.template.defaultfilters import filesizeformat
 from django.urls import get_resolver
 from django.utils import translation
+from django.utils.crypto import constant_time_compare
 from django.utils.html import escape
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -37,9 +39,13 @@ from .models import Attachment, Campaign, Recipient
 SALT = "mailguard.recipient-links"
 DOWNLOAD = "d"
 UNSUBSCRIBE = "u"
-# What a signed token looks like in text (the colon may arrive percent-encoded). Only
-# tokens whose signature verifies count, so the pattern may be generous.
-TOKEN_PATTERN = re.compile(r"[A-Za-z0-9_-]{8,}(?::|%3[Aa])[A-Za-z0-9_-]{40,}")
+# A token: kind (d: download, u: unsubscribe), "p" for a proof copy, the recipient row id,
+# for a download "-" and the attachment id, then "." and 22 characters (132 bits) of an
+# HMAC-SHA256 of all that under the secret key. "d1234-7.Zx3…" Only tokens whose MAC verifies
+# count, so the pattern needs no word boundaries (a link wrapped in another URL, "%2Fd1234-7.…",
+# is still found).
+TOKEN_PATTERN = re.compile(r"([du]p?)([0-9]{1,18})(?:-([0-9]{1,18}))?\.([A-Za-z0-9_-]{22})")
+MAC_LENGTH = 22
 
 
 @dataclass(frozen=True)
@@ -50,58 +56,49 @@ class LinkToken:
     proof: bool = False
 
 
-# Tokens this process signed a moment ago, so reading back a message just rendered (the leak
-# scan renders every message) needs no second HMAC. Exact: each entry is what was signed.
-_RECENTLY_MADE: OrderedDict[str, LinkToken] = OrderedDict()
-_RECENTLY_MADE_SIZE = 64
+def _mac(payload: str, secret: str) -> str:
+    """Django's salted_hmac(SALT, payload, secret, "sha256"), with the derived key kept: the leak
+    scan makes and reads a few tokens for every recipient."""
+    digest = hmac.digest(_derived_key(secret), payload.encode(), "sha256")
+    return base64.urlsafe_b64encode(digest).decode()[:MAC_LENGTH]
 
 
-@lru_cache(maxsize=4)
-def _signer(secret_key: str, fallbacks: tuple[str, ...]) -> signing.Signer:
-    return signing.Signer(key=secret_key, fallback_keys=list(fallbacks), salt=SALT)
-
-
-def _current_signer() -> signing.Signer:
-    return _signer(settings.SECRET_KEY, tuple(getattr(settings, "SECRET_KEY_FALLBACKS", ())))
+@lru_cache(maxsize=8)
+def _derived_key(secret: str) -> bytes:
+    return hashlib.sha256((SALT + secret).encode()).digest()
 
 
 def make_token(kind: str, recipient_id: int, attachment_id: int | None = None, *, proof: bool = False) -> str:
-    payload: dict = {"k": kind, "r": recipient_id}
-    if attachment_id is not None:
-        payload["a"] = attachment_id
-    if proof:
-        payload["p"] = 1
-    token = _current_signer().sign_object(payload)
-    _RECENTLY_MADE[token] = LinkToken(kind, recipient_id, attachment_id, proof)
-    if len(_RECENTLY_MADE) > _RECENTLY_MADE_SIZE:
-        _RECENTLY_MADE.popitem(last=False)
-    return token
+    payload = f"{kind}{'p' if proof else ''}{recipient_id}" + (f"-{attachment_id}" if attachment_id is not None else "")
+    return f"{payload}.{_mac(payload, settings.SECRET_KEY)}"
 
 
 def read_token(token: str) -> LinkToken | None:
-    """The token's contents, or None when it was not signed here (or was altered)."""
-    token = token.replace("%3A", ":").replace("%3a", ":")
-    made = _RECENTLY_MADE.get(token)
-    if made is not None:
-        return made
-    try:
-        payload = _current_signer().unsign_object(token)
-    except (signing.BadSignature, ValueError, TypeError):
+    """The token's contents, or None when it was not made here (or was altered)."""
+    match = TOKEN_PATTERN.fullmatch(token)
+    return _verified(match) if match else None
+
+
+def _verified(match: re.Match) -> LinkToken | None:
+    kind, recipient_id, attachment_id, mac = match.groups()
+    if (kind[0] == DOWNLOAD) != (attachment_id is not None):
         return None
-    if not isinstance(payload, dict) or payload.get("k") not in (DOWNLOAD, UNSUBSCRIBE):
+    payload = match.group()[:-MAC_LENGTH - 1]
+    keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", ())]
+    if not any(constant_time_compare(mac, _mac(payload, key)) for key in keys):
         return None
-    recipient_id, attachment_id = payload.get("r"), payload.get("a")
-    if not isinstance(recipient_id, int) or not (attachment_id is None or isinstance(attachment_id, int)):
-        return None
-    return LinkToken(payload["k"], recipient_id, attachment_id, bool(payload.get("p")))
+    return LinkToken(kind[0], int(recipient_id), int(attachment_id) if attachment_id else None, kind.endswith("p"))
 
 
 def tokens_in(text: str) -> Iterator[LinkToken]:
     """Every valid MailGuard token anywhere in text (links, pasted fragments, header values)."""
-    for candidate in set(TOKEN_PATTERN.findall(text)):
-        token = read_token(candidate)
-        if token is not None:
-            yield token
+    seen = set()
+    for match in TOKEN_PATTERN.finditer(text):
+        if match.group() not in seen:
+            seen.add(match.group())
+            token = _verified(match)
+            if token is not None:
+                yield token
 
 
 def may_contain_token(text: str) -> bool:

@@ -2,12 +2,13 @@
 unsubscribe tokens (incident 12: an apology rebuilt in a hurry carried every member's unsubscribe link).
 
 Besides the replays, a seeded generator places another recipient's token in every place a message
-can take it from (subject, text, HTML, a list column, percent-encoded, from an earlier campaign)
+can take it from (subject, text, HTML, a list column, wrapped in a redirect URL, from an earlier campaign)
 and builds clean campaigns (newsletters with links, lists carrying each row's own earlier links,
 token-shaped noise): every leak must be found and no clean campaign may be flagged.
 """
 
 import random
+from urllib.parse import quote
 
 import pytest
 
@@ -106,7 +107,7 @@ def test_a_shared_message_carries_the_first_rows_pasted_link_to_everyone(drafter
 # --- The class: generated leaks and clean campaigns ------------------------------------------------------
 
 
-PLACES = ["subject", "text", "html_href", "column_text", "column_html", "percent_encoded", "bare_token"]
+PLACES = ["subject", "text", "html_href", "column_text", "column_html", "wrapped_in_a_redirect", "bare_token"]
 
 
 def _leaky_campaign(rng: random.Random, drafter, sender, other_campaign_ids: list[int]):
@@ -130,8 +131,8 @@ def _leaky_campaign(rng: random.Random, drafter, sender, other_campaign_ids: lis
             body += "{{リンク}}"
         else:
             html = '<p><a href="{{リンク}}">リンク</a></p>'
-    elif place == "percent_encoded":
-        body += "\n" + url.replace(":", "%3A").replace("http%3A", "http:")
+    elif place == "wrapped_in_a_redirect":
+        body += "\nhttps://click.example.jp/r?to=" + quote(url, safe="")
     else:
         body += f"\n参照番号: {token}"
     if column is not None:
@@ -145,7 +146,8 @@ def _clean_campaign(rng: random.Random, drafter, sender):
     noise = rng.choice([
         "https://example.jp/a:b/c",
         "詳しくは https://city.example.jp/news/2024:11/ をご覧ください",
-        "ID eyJrIjoidSIsInIiOjF9:" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789_-") for _ in range(43)),
+        "受付番号 u1234." + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789_-") for _ in range(22)),
+        "型番 d12-3." + "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") for _ in range(22)),
         "時刻 10:30～12:00、会場 3F",
     ])
     html = rng.choice(["", "<p>{{氏名}} 様</p><p>" + noise + "</p>"])
@@ -169,3 +171,17 @@ def test_generated_leaks_are_all_found_and_clean_campaigns_never_flagged(drafter
             false_alarms.append((campaign.body_text, campaign.kind, campaign.attachment_delivery))
     assert missed == [] and false_alarms == []
     assert len(places) >= 5  # the seed covers most places a token can come from
+
+
+def test_a_rendering_bug_giving_everyone_one_rows_links_is_caught(drafter, sender, monkeypatch):
+    """What MailGuard adds is checked too: if the code ever put the first row's token in every message
+    (the shape of incident 12), submission would be blocked."""
+    from approvals import recipient_links
+
+    campaign = campaign_with(drafter, sender, members(4), newsletter=True)
+    first = campaign.recipients.order_by("row_number").first().pk
+    made = recipient_links.make_token
+    monkeypatch.setattr(recipient_links, "make_token",
+                        lambda kind, _recipient_id, *args, **kwargs: made(kind, first, *args, **kwargs))
+    [finding] = link_findings(campaign)
+    assert finding.rows == (3, 4, 5)

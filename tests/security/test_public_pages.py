@@ -48,7 +48,7 @@ def test_public_pages_accept_only_get_and_post(received, method):
 
 def test_public_pages_reveal_no_address_and_are_never_cached_or_indexed(received):
     address, download, unsubscribe = received
-    for path in (download, unsubscribe, "/files/nothing:" + "x" * 43 + "/"):
+    for path in (download, unsubscribe, "/files/d1-1." + "x" * 22 + "/"):
         response = Client().get(path)
         assert address not in response.content.decode()
         assert response["Cache-Control"] == "no-store"
@@ -71,3 +71,12 @@ def test_a_token_is_bound_to_its_file_and_campaign(received, owner, reviewer, se
     other = approved_with(owner, reviewer, sender, members(1, domain="example.org"), name="other")
     mismatched = recipient_links.make_token(recipient_links.DOWNLOAD, token.recipient_id, other.attachments.get().pk)
     assert Client().get(f"/files/{mismatched}/").status_code == 404
+
+
+def test_the_deploy_check_wants_https_links(settings):
+    from approvals.checks import public_links_use_https
+
+    settings.MAILGUARD = {**settings.MAILGUARD, "PUBLIC_BASE_URL": "http://mail.example.jp"}
+    assert [w.id for w in public_links_use_https(None)] == ["mailguard.W001"]
+    settings.MAILGUARD = {**settings.MAILGUARD, "PUBLIC_BASE_URL": "https://mail.example.jp"}
+    assert public_links_use_https(None) == []
