@@ -89,7 +89,7 @@ class Assessment:
         """What a reviewer should know, one sentence each."""
         found = [part.note for part in (self.spf, self.dkim, self.dmarc) if part.status in PROBLEMS]
         if self.aligned is False:
-            found.append(_("the transport can align neither DKIM nor SPF with %(domain)s, so DMARC fails")
+            found.append(_("the transport can align neither DKIM nor SPF with %(domain)s, so DMARC cannot pass")
                          % {"domain": self.domain})
         return found
 

@@ -387,7 +387,7 @@ def copy_campaign(campaign: Campaign, user, name: str = "") -> Campaign:
                        data=r.data) for r in campaign.recipients.iterator(chunk_size=2000)),
             batch_size=2000,
         )
-        for attachment in campaign.attachments.all():
+        for attachment in campaign.attachments.exclude(file=""):  # the retention purge removes link files
             with attachment.file.open("rb") as handle:
                 data = handle.read()
             _store_attachment(copy, attachment.filename, data, attachment.content_type)

@@ -309,3 +309,5 @@ def test_the_retention_purge_deletes_the_files_links_serve(sent, esp, drafter, r
     assert anonymous().get(path).status_code == 410
     event = AuditEvent.objects.get(campaign=campaign, action="personal_data_purged")
     assert event.details["link_files_deleted"] == 1
+    # A copy of the purged campaign starts without the deleted file (and without an error).
+    assert workflow.copy_campaign(campaign, drafter).attachments.count() == 0

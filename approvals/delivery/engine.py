@@ -17,6 +17,7 @@ from .. import audit, transitions
 from ..content_hash import compute_content_hash
 from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
+from ..recipient_links import sends_links
 from ..rendering import build_email
 from . import ledger, rate_limit, reconcile
 from .proof import send_marked_copy
@@ -98,7 +99,8 @@ def _batch_size(campaign: Campaign) -> int:
 
 
 def _send_claimed(campaign: Campaign, deliveries: list[Delivery]) -> None:
-    attachments = [_payload(a) for a in campaign.attachments.all()]
+    # Files sent as download links stay on the server: nothing to read for each batch.
+    attachments = [] if sends_links(campaign) else [_payload(a) for a in campaign.attachments.all()]
     connection = get_connection()
     connection.open()
     try:
