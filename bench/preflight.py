@@ -10,6 +10,10 @@ and phone numbers. The message merges the name and member number and carries
 an unsubscribe link with the recipient's own address (incident 12's template),
 plus a small PDF newsletter.
 
+Then the same list as a newsletter whose PDF goes as download links: the link scan
+(guards/link_ownership.py) with only MailGuard's additions to check, and with a pasted
+unsubscribe link in the body, when every message is rendered whole.
+
 The script exits non-zero only on errors, never because something was slow.
 """
 
@@ -142,8 +146,22 @@ def run(rows: int) -> None:
     started = time.perf_counter()
     found = list(link_ownership.messages_carry_only_their_own_links(context))
     elapsed = time.perf_counter() - started
-    print(f"link scan, newsletter with links, {recipients} messages rendered: {elapsed:.2f} s "
+    print(f"link scan, newsletter with links, {recipients} messages' links rendered: {elapsed:.2f} s "
           f"({recipients / elapsed:.0f} messages/s), findings: {len(found)}")
+
+    # Worst case: the body holds a pasted unsubscribe link (incident 12), so every message is rendered whole.
+    from approvals.rendering import render_for
+
+    pasted = render_for(campaign, campaign.recipients.order_by("row_number").first()).headers["List-Unsubscribe"]
+    link = pasted.split(",")[0].strip("<> ")
+    workflow.update_message(campaign, drafter, body_text=BODY + "\n停止: " + link)
+    campaign.refresh_from_db()
+    context = PreflightContext.load(campaign)
+    started = time.perf_counter()
+    found = list(link_ownership.messages_carry_only_their_own_links(context))
+    elapsed = time.perf_counter() - started
+    print(f"link scan, a pasted link in the body, {recipients} messages rendered whole: {elapsed:.2f} s "
+          f"({recipients / elapsed:.0f} messages/s), findings: {[f.code for f in found]}")
 
 
 def main() -> int:
