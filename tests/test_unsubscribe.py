@@ -11,6 +11,7 @@ from tests.factories import members, send_all
 from tests.links_helpers import approved_with, campaign_with, unsubscribe_path
 
 pytestmark = pytest.mark.django_db
+ONE_CLICK = {"List-Unsubscribe": "One-Click"}
 
 
 def list_unsubscribe(message) -> tuple[str, str]:
@@ -99,7 +100,7 @@ def test_the_link_in_the_text_shows_a_confirmation_page_first(newsletter, esp):
     assert address not in text
     assert page["Cache-Control"] == "no-store"
     assert not Suppression.objects.exists()
-    done = Client().post(path)
+    done = Client().post(path, ONE_CLICK)
     assert done.status_code == 200 and 'id="unsubscribed"' in done.content.decode()
     assert Suppression.objects.filter(email=address).exists()
 
@@ -107,7 +108,7 @@ def test_the_link_in_the_text_shows_a_confirmation_page_first(newsletter, esp):
 def test_the_next_campaigns_preflight_blocks_the_unsubscribed_address(newsletter, esp, drafter, sender, client_for):
     _campaign, rows = newsletter
     [message] = esp.messages_to(rows[1]["メールアドレス"])
-    Client().post(list_unsubscribe(message)[0])
+    Client().post(list_unsubscribe(message)[0], ONE_CLICK)
     follow_up = campaign_with(drafter, sender, rows, links=False, newsletter=True, name="12月号")
     [finding] = [f for f in guards.run_preflight(follow_up) if f.code == "list.suppressed"]
     assert finding.severity == "block" and finding.rows == (follow_up.recipients.get(
@@ -118,11 +119,19 @@ def test_the_next_campaigns_preflight_blocks_the_unsubscribed_address(newsletter
     assert follow_up.state == "draft"
 
 
+def test_a_post_without_the_one_click_body_changes_nothing(newsletter, esp):
+    """Link checkers that POST what they find must not unsubscribe anyone (RFC 8058 names the body)."""
+    _campaign, rows = newsletter
+    [message] = esp.messages_to(rows[0]["メールアドレス"])
+    assert Client().post(list_unsubscribe(message)[0]).status_code == 400
+    assert not Suppression.objects.exists()
+
+
 def test_an_address_already_suppressed_keeps_its_reason(newsletter, esp):
     _campaign, rows = newsletter
     Suppression.objects.create(email=rows[0]["メールアドレス"], reason=Suppression.Reason.BOUNCED)
     [message] = esp.messages_to(rows[0]["メールアドレス"])
-    assert Client().post(list_unsubscribe(message)[0]).status_code == 200
+    assert Client().post(list_unsubscribe(message)[0], ONE_CLICK).status_code == 200
     assert Suppression.objects.get().reason == Suppression.Reason.BOUNCED
     assert not AuditEvent.objects.filter(action="unsubscribed").exists()
 
@@ -131,7 +140,7 @@ def test_a_proof_copys_unsubscribe_changes_nothing(drafter, sender, esp, client_
     campaign = campaign_with(drafter, sender, members(2), links=False, newsletter=True)
     client_for(drafter).post(reverse("proof_send", args=[campaign.pk]), {"row": "2"})
     [proof] = esp.messages_to(drafter.email)
-    response = Client(headers={"accept-language": "en"}).post(unsubscribe_path(proof.text_body))
+    response = Client(headers={"accept-language": "en"}).post(unsubscribe_path(proof.text_body), ONE_CLICK)
     assert response.status_code == 403 and "proof copy" in response.content.decode()
     assert not Suppression.objects.exists()
 
@@ -140,9 +149,9 @@ def test_an_altered_token_and_a_purged_row_change_nothing(newsletter, esp):
     campaign, rows = newsletter
     [message] = esp.messages_to(rows[0]["メールアドレス"])
     path = unsubscribe_path(message.text_body)
-    assert Client().post(path[:-3] + "xx/").status_code == 404
+    assert Client().post(path[:-3] + "xx/", ONE_CLICK).status_code == 404
     campaign.recipients.update(email="purged")
-    assert Client().post(path).status_code == 410
+    assert Client().post(path, ONE_CLICK).status_code == 410
     assert not Suppression.objects.exists()
 
 

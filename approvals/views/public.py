@@ -94,7 +94,9 @@ def unsubscribe_page(request, token: str):
     except unsubscribe.UnsubscribeRefused as refused:
         return _refused(request, UNSUBSCRIBE_REFUSALS, refused.refusal)
     sender = recipient.campaign.sender
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("List-Unsubscribe") == "One-Click":
         unsubscribe.unsubscribe(recipient)
         return render(request, "approvals/public/unsubscribed.html", {"sender": sender})
-    return render(request, "approvals/public/unsubscribe.html", {"sender": sender})
+    # A GET (or a link checker's POST without RFC 8058's "List-Unsubscribe=One-Click") changes nothing.
+    return render(request, "approvals/public/unsubscribe.html", {"sender": sender},
+                  status=400 if request.method == "POST" else 200)
