@@ -102,7 +102,7 @@ def tokens_in(text: str) -> Iterator[LinkToken]:
 
 
 def may_contain_token(text: str) -> bool:
-    """A cheap look before the signature checks: could text hold a token at all?"""
+    """A cheap look before any MAC is checked: could text hold a token at all?"""
     return TOKEN_PATTERN.search(text) is not None
 
 
