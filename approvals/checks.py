@@ -1,7 +1,7 @@
 """Deployment checks (``manage.py check --deploy``) for what MailGuard's own settings must hold."""
 
 from django.conf import settings
-from django.core.checks import Error, Tags, register
+from django.core.checks import Error, Tags, Warning, register
 
 MIN_AUDIT_KEY_LENGTH = 32
 
@@ -28,4 +28,16 @@ def audit_key_is_strong(app_configs, **kwargs):
         "chain's hashes could be recomputed by whoever can write to the database.",
         hint="python -c 'import secrets; print(secrets.token_hex(32))', kept outside the database.",
         id="mailguard.E002",
+    )]
+
+
+@register(Tags.security, deploy=True)
+def public_links_use_https(app_configs, **kwargs):
+    """Download and unsubscribe links carry a recipient's token, and the download form their address."""
+    base = settings.MAILGUARD["PUBLIC_BASE_URL"]
+    if base.startswith("https://"):
+        return []
+    return [Warning(
+        f"MAILGUARD_PUBLIC_BASE_URL is {base!r}: recipients' download and unsubscribe links must use https.",
+        id="mailguard.W001",
     )]

@@ -1,7 +1,8 @@
 """The content hash: SHA-256 over everything that decides what recipients receive.
 
 The sender's name and address (as frozen at submission), subject, bodies,
-recipient field mode, the list's columns and address/name columns, every
+recipient field mode, campaign kind (a newsletter adds unsubscribe),
+how files travel (attached or as links), the list's columns and address/name columns, every
 recipient row (in order) and every attachment: its name, its bytes (through
 their SHA-256) and its content type. The reviewer approves one hash; the worker
 recomputes it before the first message and on every resume, and checks the
@@ -36,6 +37,10 @@ def _message_fields(campaign: Campaign, version: int) -> dict:
         "recipient_mode": campaign.recipient_mode,
         "address_column": campaign.address_column,
         "name_column": campaign.name_column,
+        # Only when not the default, so versions approved before these choices existed keep their hash.
+        **({"kind": campaign.kind} if campaign.kind != Campaign.Kind.NOTICE else {}),
+        **({"attachment_delivery": campaign.attachment_delivery}
+           if campaign.attachment_delivery != Campaign.AttachmentDelivery.ATTACH else {}),
     }
     if version >= 2:
         fields["columns"] = list(campaign.columns)

@@ -22,15 +22,22 @@ class MessageForm(forms.ModelForm):
 
     class Meta:
         model = Campaign
-        fields = ["name", "sender", "recipient_mode", "subject", "body_text", "body_html"]
+        fields = ["name", "sender", "recipient_mode", "kind", "attachment_delivery", "subject", "body_text",
+                  "body_html"]
         widgets = {
             "recipient_mode": forms.RadioSelect,
+            "kind": forms.RadioSelect,
+            "attachment_delivery": forms.RadioSelect,
             "body_text": forms.Textarea(attrs={"rows": 12}),
             "body_html": forms.Textarea(attrs={"rows": 8}),
         }
         help_texts = {
             "subject": _("Merge fields: {{column name}}, e.g. {{氏名}} 様"),
             "body_text": _("Use {{column name}} for a value from the recipient's own row."),
+            "kind": _("A newsletter carries a one-click unsubscribe link; unsubscribed addresses are blocked "
+                      "from every later campaign."),
+            "attachment_delivery": _("With links, each recipient confirms their address before downloading; "
+                                     "the links expire and can all be stopped after sending."),
         }
 
     @classmethod
@@ -114,3 +121,10 @@ class CampaignFilterForm(forms.Form):
         data = getattr(self, "cleaned_data", {})
         return CampaignFilters(**{name: data[name] for name in CampaignFilters.__dataclass_fields__
                                   if data.get(name)})
+
+
+class AddressForm(forms.Form):
+    """The recipient confirms the address the message was sent to before a download."""
+
+    address = forms.CharField(label=_("Your email address"), max_length=320,
+                              widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}))

@@ -92,6 +92,14 @@ class Campaign(models.Model):
         BCC = "bcc", _("Bcc: To holds the sender, each recipient only in the envelope")
         SHARED = "shared", _("Shared: every recipient in To (small internal lists only)")
 
+    class Kind(models.TextChoices):
+        NOTICE = "notice", _("Notice: a one-off message")
+        NEWSLETTER = "newsletter", _("Newsletter: recipients can unsubscribe with one click")
+
+    class AttachmentDelivery(models.TextChoices):
+        ATTACH = "attach", _("Attach the files to each message")
+        LINKS = "links", _("Send each recipient their own download links (expiring, can be stopped)")
+
     name = models.CharField(_("campaign name"), max_length=200)
     drafter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="drafted_campaigns"
@@ -109,6 +117,13 @@ class Campaign(models.Model):
         max_length=20,
         choices=RecipientMode.choices,
         default=RecipientMode.INDIVIDUAL,
+    )
+    kind = models.CharField(_("campaign kind"), max_length=20, choices=Kind.choices, default=Kind.NOTICE)
+    attachment_delivery = models.CharField(
+        _("how files reach recipients"),
+        max_length=20,
+        choices=AttachmentDelivery.choices,
+        default=AttachmentDelivery.ATTACH,
     )
     subject = models.CharField(_("subject"), max_length=500, blank=True)
     body_text = models.TextField(_("plain-text body"), blank=True)
@@ -148,6 +163,8 @@ class Campaign(models.Model):
     # A resend or an apology is a new campaign; this points at the one it follows.
     copied_from = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="copies")
     finished_at = models.DateTimeField(null=True, blank=True)
+    # "Stop all downloads": from this moment no download link of the campaign serves a file.
+    downloads_stopped_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -389,6 +406,53 @@ class DailyDeliveryCounts(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} {self.day}: {self.sent} sent, {self.failed} failed"
+
+
+class Download(models.Model):
+    """One use of a recipient's download link: who (the delivery), which file, when, and what happened.
+
+    Wrong addresses are kept too: they are what the throttle counts, and an
+    auditor should see someone guessing at a link.
+    """
+
+    class Outcome(models.TextChoices):
+        DOWNLOADED = "downloaded", _("Downloaded")
+        WRONG_ADDRESS = "wrong_address", _("Wrong address entered")
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="downloads")
+    attachment = models.ForeignKey(Attachment, on_delete=models.CASCADE, related_name="downloads")
+    outcome = models.CharField(max_length=20, choices=Outcome.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["delivery", "outcome", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.delivery_id} {self.attachment_id} {self.outcome}"
+
+
+class SenderDomainCheck(models.Model):
+    """What DNS said about a sender domain's SPF, DKIM and DMARC records, and when (approvals.sender_auth).
+
+    Only the records are stored; whether they pass is judged when read, against
+    the transport's current settings, so a changed setting never needs a new lookup.
+    """
+
+    domain = models.CharField(_("domain"), max_length=253, unique=True)
+    checked_at = models.DateTimeField(_("checked at"))
+    # False: DNS did not answer (offline, timeout) and nothing could be judged.
+    answered = models.BooleanField(default=False)
+    # The lookups this result covers (selectors, signing domains): a different set is a new check.
+    lookups = models.CharField(max_length=64, blank=True)
+    records = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("sender domain check")
+        verbose_name_plural = _("sender domain checks")
+
+    def __str__(self) -> str:
+        return f"{self.domain} {self.checked_at:%Y-%m-%d %H:%M}"
 
 
 class AuditEvent(models.Model):

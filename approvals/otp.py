@@ -19,7 +19,8 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from .roles import Role, has_role
 
 # Views an unverified user may still reach (URL names).
-EXEMPT_URL_NAMES = frozenset({"login", "logout", "otp_setup", "otp_verify", "set_language"})
+EXEMPT_URL_NAMES = frozenset({"login", "logout", "otp_setup", "otp_verify", "set_language",
+                              "public_download", "public_unsubscribe"})
 
 
 def two_factor_required() -> bool:

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.utils.translation import gettext as _
 
-from . import merge
+from . import merge, recipient_links
 from .intake.addresses import sendable_address
 from .models import Campaign, Delivery, Recipient
 
@@ -92,23 +92,31 @@ def _addresses(campaign: Campaign, recipient: Recipient) -> tuple[list[str], lis
     return [recipient_address(recipient)], [], []
 
 
-def render_for(campaign: Campaign, recipient: Recipient, message_id: str = "") -> RenderedMessage:
-    """Render subject, bodies and headers for one recipient row. Raises merge.MergeError."""
+def render_for(
+    campaign: Campaign, recipient: Recipient, message_id: str = "", *, proof: bool = False
+) -> RenderedMessage:
+    """Render subject, bodies and headers for one recipient row. Raises merge.MergeError.
+
+    ``proof``: a marked copy for the drafter or a seed mailbox, whose personal links the
+    public pages refuse (see approvals.recipient_links).
+    """
     row = recipient.data
     to, cc, bcc = _addresses(campaign, recipient)
     headers = {"X-MailGuard-Campaign": str(campaign.pk)}
     if message_id:
         headers = {"Message-ID": message_id, **headers}
     html = merge.render(campaign.body_html, row, escape_html=True) if campaign.body_html else ""
+    # Download links and unsubscribe are MailGuard's own markup, added after the drafter's is sanitised.
+    added = recipient_links.additions_for(campaign, recipient, proof=proof)
     return RenderedMessage(
         from_header=sender_address(campaign),
         to=to,
         cc=cc,
         bcc=bcc,
         subject=merge.render_header(campaign.subject, row),
-        text=merge.render(campaign.body_text, row),
-        html=sanitize_html(html) if html else "",
-        headers=headers,
+        text=merge.render(campaign.body_text, row) + added.text,
+        html=(sanitize_html(html) + added.html) if html else "",
+        headers={**headers, **added.headers},
     )
 
 
@@ -134,6 +142,7 @@ def build_email(
         email.attach_alternative(rendered.html, "text/html")
     # ESPs keep metadata with the message, so a later search can find this delivery (reconcile).
     email.metadata = {"mailguard_delivery": delivery.message_id.strip("<>")}
-    for filename, content, content_type in attachments:
-        email.attach(filename, content, content_type)
+    if not recipient_links.sends_links(campaign):  # with links, the files stay on the server
+        for filename, content, content_type in attachments:
+            email.attach(filename, content, content_type)
     return email

@@ -11,8 +11,11 @@ quoted in the stored preflight findings are blanked out. One audit event
 "personal_data_purged" per campaign records the counts. Running it again
 changes nothing: a campaign with that event is skipped.
 
+The files of a campaign that sent them as download links are deleted (their
+names and hashes stay), which ends those links for good.
+
 Not touched: the audit log (append-only; its events carry no recipient
-addresses), reviewers' comments, attachments (the same file for everyone), the
+addresses), reviewers' comments, attached files (the same file for everyone), the
 suppression list (it exists to keep addresses), and campaigns in any other state.
 A partly failed campaign with deliveries still "in doubt" is skipped until a
 person resolves them, because resolving may send again.
@@ -28,6 +31,7 @@ from django.db.models import Case, Q, Value, When
 from django.utils import timezone
 
 from . import audit
+from .downloads import delete_link_files
 from .models import Campaign, Delivery, WebhookEvent
 from .reports import PURGE_ACTION
 
@@ -70,22 +74,48 @@ def _scrub_addresses(text: str) -> str:
 
 
 def _scrub_findings(campaign: Campaign, quoted: set[str]) -> int:
-    """Blank out list values quoted in the stored findings' messages; returns how many changed."""
+    """Blank out list values kept in the stored findings; returns how many findings changed.
+
+    A finding keeps its facts as parameters and items (``approvals.guards.findings``): every
+    text among them that is not one of the list's column names becomes the placeholder (numbers,
+    such as rows and counts, stay, so the auditor still sees what was found and where). Findings
+    stored as sentences (before findings had parameters) have the quoted values blanked out.
+    """
+    keep = set(campaign.columns)
     values = sorted((v for v in quoted if len(v) >= MIN_QUOTED_LENGTH), key=len, reverse=True)
     changed = 0
     findings = []
     for finding in campaign.findings:
-        message = _scrub_addresses(str(finding.get("message", "")))
-        for value in values:
-            if value in message:
-                message = message.replace(value, PLACEHOLDER)
-        if message != finding.get("message"):
-            changed += 1
-        findings.append({**finding, "message": message})
+        scrubbed = dict(finding)
+        for name in ("params", "items"):
+            if name in finding:
+                scrubbed[name] = _blank_texts(finding[name], keep)
+        if "message" in finding:
+            scrubbed["message"] = _scrub_sentence(str(finding["message"]), values)
+        changed += scrubbed != finding
+        findings.append(scrubbed)
     if changed:
         campaign.findings = findings
         campaign.save(update_fields=["findings"])
     return changed
+
+
+def _blank_texts(value, keep: set[str]):
+    if isinstance(value, str):
+        return value if value in keep or not value else PLACEHOLDER
+    if isinstance(value, list | tuple):
+        return [_blank_texts(item, keep) for item in value]
+    if isinstance(value, dict):
+        return {key: _blank_texts(item, keep) for key, item in value.items()}
+    return value
+
+
+def _scrub_sentence(message: str, values: list[str]) -> str:
+    message = _scrub_addresses(message)
+    for value in values:
+        if value in message:
+            message = message.replace(value, PLACEHOLDER)
+    return message
 
 
 def purge_campaign(campaign_id: int) -> PurgeResult | None:
@@ -122,6 +152,7 @@ def purge_campaign(campaign_id: int) -> PurgeResult | None:
             data={column: PLACEHOLDER for column in campaign.columns},
         )
         delivery_count = deliveries.update(email=PLACEHOLDER)
+        files_deleted = delete_link_files(campaign)
         result = PurgeResult(
             campaign_id=campaign.pk,
             recipients=recipient_count,
@@ -138,6 +169,7 @@ def purge_campaign(campaign_id: int) -> PurgeResult | None:
             distinct_addresses=result.distinct_addresses,
             domains=result.domains,
             findings_scrubbed=result.findings_scrubbed,
+            link_files_deleted=files_deleted,
             finished_at=campaign.finished_at.isoformat() if campaign.finished_at else "",
         )
     return result

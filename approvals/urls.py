@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auditor, campaign, common, drafter, findings, reviewer
+from .views import auditor, campaign, common, downloads, drafter, findings, reviewer
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("campaigns/<int:pk>/pause/", campaign.campaign_pause, name="campaign_pause"),
     path("campaigns/<int:pk>/resume/", campaign.campaign_resume, name="campaign_resume"),
     path("campaigns/<int:pk>/in-doubt/", campaign.in_doubt_resolve, name="in_doubt_resolve"),
+    path("campaigns/<int:pk>/downloads/stop/", downloads.downloads_stop, name="downloads_stop"),
     # Everyone with access
     path("campaigns/<int:pk>/", campaign.campaign_detail, name="campaign_detail"),
     path("campaigns/<int:pk>/progress/", campaign.campaign_progress, name="campaign_progress"),

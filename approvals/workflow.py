@@ -35,7 +35,7 @@ from .intake.addresses import sendable_address
 from .intake.attachments import AttachmentRefused, inspect_attachment
 from .intake.lists import RecipientTable
 from .merge import MergeError
-from .models import Attachment, Campaign, Contributor, Recipient, Review, SenderIdentity
+from .models import Attachment, Campaign, Contributor, Download, Recipient, Review, SenderIdentity
 from .rendering import message_id_for
 from .roles import Role, has_role
 from .transitions import TRANSITIONS, NotAllowed, WorkflowError, move, state_refusal
@@ -142,7 +142,8 @@ def create_campaign(user, name: str) -> Campaign:
     return campaign
 
 
-MESSAGE_FIELDS = ("name", "sender", "recipient_mode", "subject", "body_text", "body_html")
+MESSAGE_FIELDS = ("name", "sender", "recipient_mode", "kind", "attachment_delivery", "subject", "body_text",
+                  "body_html")
 
 
 def update_message(campaign: Campaign, user, **values) -> list[str]:
@@ -457,7 +458,8 @@ def copy_campaign(campaign: Campaign, user, name: str = "") -> Campaign:
     with transaction.atomic():
         copy = Campaign.objects.create(
             name=name or _("Copy of %(name)s") % {"name": campaign.name}, drafter=user, copied_from=campaign,
-            sender=campaign.sender, recipient_mode=campaign.recipient_mode, subject=campaign.subject,
+            sender=campaign.sender, recipient_mode=campaign.recipient_mode, kind=campaign.kind,
+            attachment_delivery=campaign.attachment_delivery, subject=campaign.subject,
             body_text=campaign.body_text, body_html=campaign.body_html, list_filename=campaign.list_filename,
             list_sha256=campaign.list_sha256, columns=campaign.columns, address_column=campaign.address_column,
             name_column=campaign.name_column,
@@ -468,7 +470,7 @@ def copy_campaign(campaign: Campaign, user, name: str = "") -> Campaign:
                        data=r.data) for r in campaign.recipients.iterator(chunk_size=2000)),
             batch_size=2000,
         )
-        for attachment in campaign.attachments.all():
+        for attachment in campaign.attachments.exclude(file=""):  # the retention purge removes link files
             with attachment.file.open("rb") as handle:
                 data = handle.read()
             _store_attachment(copy, attachment.filename, data, attachment.content_type)
@@ -563,3 +565,47 @@ def resolve_in_doubt(campaign: Campaign, user, delivery_ids: Iterable[int], rese
         if resend and changed:
             transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, None))
     return changed
+
+
+# --- Download links ------------------------------------------------------------------
+
+
+def _downloads_person_refusal(campaign: Campaign, user) -> str | None:
+    if not user.is_authenticated or not user.is_active:
+        return _("Please sign in.")
+    if not (is_contributor(campaign, user) or has_role(user, Role.REVIEWER) or user.is_superuser):
+        return _("Only the campaign's drafters, reviewers and administrators can stop its downloads.")
+    return None
+
+
+def _downloads_state_refusal(campaign: Campaign) -> str | None:
+    if campaign.attachment_delivery != Campaign.AttachmentDelivery.LINKS or not campaign.approved_hash:
+        return _("This campaign sent no download links.")
+    if campaign.downloads_stopped_at is not None:
+        return _("The downloads of this campaign are already stopped.")
+    return None
+
+
+def can_stop_downloads(campaign: Campaign, user) -> bool:
+    return _downloads_person_refusal(campaign, user) is None and _downloads_state_refusal(campaign) is None
+
+
+def stop_downloads(campaign: Campaign, user, reason: str = "") -> None:
+    """Revoke every download link of the campaign at once, for good (a mistaken send: incident 9)."""
+    refusal = _downloads_person_refusal(campaign, user)
+    if refusal:
+        raise NotAllowed(refusal)
+    campaign.refresh_from_db(fields=["approved_hash", "attachment_delivery", "downloads_stopped_at"])
+    refusal = _downloads_state_refusal(campaign)
+    if refusal:
+        raise WorkflowError(refusal)
+    with transaction.atomic():
+        now = timezone.now()
+        # Conditional, so two people pressing the button at once record one stop.
+        if not Campaign.objects.filter(pk=campaign.pk, downloads_stopped_at__isnull=True).update(
+                downloads_stopped_at=now, updated_at=now):
+            raise WorkflowError(_("The downloads of this campaign are already stopped."))
+        campaign.downloads_stopped_at = now
+        downloaded = campaign.deliveries.filter(downloads__outcome=Download.Outcome.DOWNLOADED).distinct().count()
+        audit.record("downloads_stopped", actor=user, campaign=campaign, reason=reason,
+                     recipients_who_downloaded=downloaded)

@@ -10,6 +10,10 @@ and phone numbers. The message merges the name and member number and carries
 an unsubscribe link with the recipient's own address (incident 12's template),
 plus a small PDF newsletter.
 
+Then the same list as a newsletter whose PDF goes as download links: the link scan
+(guards/link_ownership.py) with only MailGuard's additions to check, and with a pasted
+unsubscribe link in the body, when every message is rendered whole.
+
 The script exits non-zero only on errors, never because something was slow.
 """
 
@@ -79,6 +83,8 @@ def setup_django(var_dir: str, rows: int) -> None:
     os.environ["DATABASE_URL"] = f"sqlite:///{Path(var_dir) / 'bench.sqlite3'}"
     os.environ["MAILGUARD_MAX_RECIPIENTS"] = str(max(rows, 200_000))
     os.environ["MAILGUARD_MAX_LIST_BYTES"] = str(max(rows * 200, 50 * 1024 * 1024))
+    # Never the internet: the sender domain's DNS records are not looked up here.
+    os.environ["MAILGUARD_SENDER_AUTH_CHECK"] = "0"
     sys.path.insert(0, str(ROOT))
 
     import django
@@ -144,6 +150,32 @@ def run(rows: int, kind: str) -> None:
         list(check(context))
         print(f"  {check.__module__.rsplit('.', 1)[-1]}.{check.__name__}: {time.perf_counter() - started:.2f} s"
               f" (CPU {time.process_time() - cpu:.2f} s)")
+
+    # The same list as a newsletter whose PDF goes as links: the link scan renders every message.
+    from approvals.guards import link_ownership
+
+    workflow.update_message(campaign, drafter, kind="newsletter", attachment_delivery="links")
+    campaign.refresh_from_db()
+    context = PreflightContext.load(campaign)
+    started = time.perf_counter()
+    found = list(link_ownership.messages_carry_only_their_own_links(context))
+    elapsed = time.perf_counter() - started
+    print(f"link scan, newsletter with links, {recipients} messages' links rendered: {elapsed:.2f} s "
+          f"({recipients / elapsed:.0f} messages/s), findings: {len(found)}")
+
+    # Worst case: the body holds a pasted unsubscribe link (incident 12), so every message is rendered whole.
+    from approvals.rendering import render_for
+
+    pasted = render_for(campaign, campaign.recipients.order_by("row_number").first()).headers["List-Unsubscribe"]
+    link = pasted.split(",")[0].strip("<> ")
+    workflow.update_message(campaign, drafter, body_text=BODY + "\n停止: " + link)
+    campaign.refresh_from_db()
+    context = PreflightContext.load(campaign)
+    started = time.perf_counter()
+    found = list(link_ownership.messages_carry_only_their_own_links(context))
+    elapsed = time.perf_counter() - started
+    print(f"link scan, a pasted link in the body, {recipients} messages rendered whole: {elapsed:.2f} s "
+          f"({recipients / elapsed:.0f} messages/s), findings: {[f.code for f in found]}")
 
 
 def main() -> int:

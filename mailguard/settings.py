@@ -318,6 +318,33 @@ MAILGUARD = {
     "WEBHOOK_MAX_BYTES": env_int("MAILGUARD_WEBHOOK_MAX_BYTES", 256 * 1024),
     # The auditor is shown approvals by accounts that gained the Reviewer role within this many days.
     "RECENT_ROLE_GRANT_DAYS": env_int("MAILGUARD_RECENT_ROLE_GRANT_DAYS", 30),
+    # Where recipients reach MailGuard's public pages (download links, unsubscribe): the links in
+    # every message start with this. Production defaults to https:// and the first allowed host.
+    "PUBLIC_BASE_URL": env_str(
+        "MAILGUARD_PUBLIC_BASE_URL",
+        f"https://{ALLOWED_HOSTS[0]}" if PRODUCTION and ALLOWED_HOSTS else "http://127.0.0.1:8000",
+    ).rstrip("/"),
+    # Download links: valid for this many days after sending starts; this many wrong addresses
+    # per recipient lock their links for the lockout time.
+    "LINK_TTL_DAYS": env_int("MAILGUARD_LINK_TTL_DAYS", 7),
+    "LINK_MAX_WRONG_ADDRESSES": env_int("MAILGUARD_LINK_MAX_WRONG_ADDRESSES", 5),
+    "LINK_LOCKOUT_SECONDS": env_int("MAILGUARD_LINK_LOCKOUT_SECONDS", 3600),
+    # The mailto: of List-Unsubscribe (a mailbox a person reads); empty: the campaign's sender address.
+    "UNSUBSCRIBE_MAILTO": env_str("MAILGUARD_UNSUBSCRIBE_MAILTO"),
+    # Sender authentication (approvals.sender_auth): SPF, DKIM and DMARC looked up in DNS.
+    "SENDER_AUTH_CHECK": env_bool("MAILGUARD_SENDER_AUTH_CHECK", True),
+    # "ip" or "ip:port", comma-separated; empty: the system's resolver (/etc/resolv.conf).
+    "DNS_NAMESERVERS": env_list("MAILGUARD_DNS_NAMESERVERS"),
+    "DNS_TIMEOUT_SECONDS": float(env_str("MAILGUARD_DNS_TIMEOUT_SECONDS", "3")),
+    # A result is reused this long; a domain DNS did not answer for is asked again after the retry time.
+    "SENDER_AUTH_MAX_AGE_SECONDS": env_int("MAILGUARD_SENDER_AUTH_MAX_AGE_SECONDS", 86400),
+    "SENDER_AUTH_RETRY_SECONDS": env_int("MAILGUARD_SENDER_AUTH_RETRY_SECONDS", 300),
+    # What the configured transport (the ESP) can align with a sender's domain: the domains it
+    # DKIM-signs for (d=) and their selectors, and the SPF includes of its servers when it sends
+    # with an envelope sender (Return-Path) in the sender's own domain.
+    "DKIM_SIGNING_DOMAINS": [d.lower().rstrip(".") for d in env_list("MAILGUARD_DKIM_SIGNING_DOMAINS")],
+    "DKIM_SELECTORS": env_list("MAILGUARD_DKIM_SELECTORS"),
+    "SPF_INCLUDES": [d.lower().rstrip(".") for d in env_list("MAILGUARD_SPF_INCLUDES")],
 }
 
 LOGGING = {

@@ -13,6 +13,8 @@ from approvals.views import account
 
 urlpatterns = [
     path("", include("approvals.urls")),
+    # Recipients' download and unsubscribe links: no account, a signed token each.
+    path("", include("approvals.public_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Two-factor sign-in (TOTP) for reviewers, auditors and administrators: approvals.otp.

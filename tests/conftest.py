@@ -105,6 +105,12 @@ def _no_hold_window(settings):
     settings.MAILGUARD = {**settings.MAILGUARD, "HOLD_SECONDS": 0, "SEND_RETRY_BASE_SECONDS": 0}
 
 
+@pytest.fixture(autouse=True)
+def _no_dns_lookups(settings, _no_hold_window):
+    """Never the internet: sender domains are looked up only in tests that start tests/dns_server.py."""
+    settings.MAILGUARD = {**settings.MAILGUARD, "SENDER_AUTH_CHECK": False}
+
+
 # --- Users and roles --------------------------------------------------------------------
 
 

@@ -23,6 +23,7 @@ from .. import audit, transitions
 from ..content_hash import message_digest
 from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
+from ..recipient_links import sends_links
 from ..rendering import build_email
 from . import ledger, rate_limit, reconcile
 from .proof import send_marked_copy
@@ -93,6 +94,8 @@ def _approved_payloads(campaign: Campaign) -> list[tuple[str, bytes, str]] | Non
         log.error("campaign %s: sender, message or attachments changed after approval", campaign.pk)
         transitions.refuse_changed_content(campaign, "message-changed:" + found)
         return None
+    if sends_links(campaign):
+        return []  # files sent as download links stay on the server: nothing to read per batch
     payloads = []
     for attachment in campaign.attachments.all():
         payload = _payload(attachment)

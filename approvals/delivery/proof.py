@@ -4,6 +4,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.utils.translation import gettext as _
 
 from ..models import Campaign, Recipient
+from ..recipient_links import sends_links
 from ..rendering import render_for
 from .sender import Outcome, send_message
 
@@ -15,7 +16,7 @@ def send_proof(campaign: Campaign, recipient: Recipient, to_address: str) -> tup
 
 def send_marked_copy(campaign: Campaign, recipient: Recipient, to_address: str, marker: str) -> tuple[bool, str]:
     """Send the copy; (accepted, detail). Never goes to the recipient, only to ``to_address``."""
-    rendered = render_for(campaign, recipient)
+    rendered = render_for(campaign, recipient, proof=True)
     email = EmailMultiAlternatives(
         subject=f"{marker} {rendered.subject}",
         body=rendered.text,
@@ -25,7 +26,7 @@ def send_marked_copy(campaign: Campaign, recipient: Recipient, to_address: str, 
     )
     if rendered.html:
         email.attach_alternative(rendered.html, "text/html")
-    for attachment in campaign.attachments.all():
+    for attachment in campaign.attachments.all() if not sends_links(campaign) else ():
         with attachment.file.open("rb") as handle:
             email.attach(attachment.filename, handle.read(), attachment.content_type)
     connection = get_connection()

@@ -15,7 +15,19 @@ sentence for its code in ``texts`` and list the function in ``CHECKS``.
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
-from . import addresses, attachments, columns, content, domains, leaks, mode, names, similar
+from . import (
+    addresses,
+    attachments,
+    columns,
+    content,
+    domains,
+    leaks,
+    link_ownership,
+    mode,
+    names,
+    sender_domain,
+    similar,
+)
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
@@ -23,6 +35,7 @@ Check = Callable[[PreflightContext], Iterable[Finding]]
 
 CHECKS: list[Check] = [
     mode.sender_is_approved,
+    sender_domain.sender_domain_authenticates,
     mode.recipient_mode_is_allowed,
     addresses.list_is_present,
     addresses.addresses_are_valid,
@@ -44,6 +57,7 @@ CHECKS: list[Check] = [
     content.merged_headers_are_safe,
     leaks.messages_carry_no_other_recipients_data,
     leaks.personal_data_patterns,
+    link_ownership.messages_carry_only_their_own_links,
     attachments.attachments_are_safe,
 ]
 

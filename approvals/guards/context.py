@@ -16,6 +16,7 @@ from django.db.models.functions import Lower, StrIndex, Substr
 from .. import merge
 from ..intake.addresses import sendable_address
 from ..models import Attachment, Campaign, Delivery, InternalDomain, Recipient, SenderIdentity, Suppression
+from ..sender_auth import Assessment, assessment_for_sender
 
 
 @dataclass(frozen=True)
@@ -56,25 +57,36 @@ class PreflightContext:
     history: dict[str, Sent] = field(default_factory=dict)
     delivered_domains: set[str] = field(default_factory=set)  # every domain mail was accepted for before
     sender_domains: set[str] = field(default_factory=set)  # the approved sender identities' domains
+    # The stored records of the attachments (the link scan renders download links from them).
+    stored_attachments: list[Attachment] = field(default_factory=list)
+    recipient_ids: dict[int, int] = field(default_factory=dict)  # row number -> Recipient id
+    # The sender domain's SPF/DKIM/DMARC (cached per domain; DNS only when stale). None: not checked.
+    sender_auth: Assessment | None = None
 
     @classmethod
     def load(cls, campaign: Campaign) -> "PreflightContext":
-        rows = [
-            Row(*values)
-            for values in campaign.recipients.order_by("row_number")
-            .values_list("row_number", "email", "display_name", "data")
+        rows, recipient_ids = [], {}
+        for pk, *values in (
+            campaign.recipients.order_by("row_number")
+            .values_list("pk", "row_number", "email", "display_name", "data")
             .iterator(chunk_size=5000)
-        ]
+        ):
+            rows.append(Row(*values))
+            recipient_ids[values[0]] = pk
+        stored = list(campaign.attachments.all())
         return cls(
             campaign=campaign,
             rows=rows,
             internal_domains=set(InternalDomain.objects.values_list("domain", flat=True)),
             suppressed=dict(Suppression.objects.values_list("email", "reason")),
-            attachments=[_read(attachment) for attachment in campaign.attachments.all()],
+            attachments=[_read(attachment) for attachment in stored],
+            stored_attachments=stored,
             history=_history(campaign, rows),
             delivered_domains=_delivered_domains(),
             sender_domains={email.rpartition("@")[2].lower()
                             for email in SenderIdentity.objects.filter(active=True).values_list("email", flat=True)},
+            recipient_ids=recipient_ids,
+            sender_auth=assessment_for_sender(campaign.sender),
         )
 
     @cached_property

@@ -456,6 +456,27 @@ text("attachment.list_rows")(lambda p: _(
     "attach the one you meant to send.") % {**p, "rows": _rows_of(p)})
 
 
+# --- Links and the sender's domain ------------------------------------------------------------
+
+text("links.shared_mode")(lambda p: _(
+    "In shared mode everyone receives one message, so it cannot carry each recipient's own download or "
+    "unsubscribe links. Choose “individual”, or attach the files and send a notice."))
+text("links.foreign_token")(lambda p: _(
+    "The messages for rows %(rows)s carry a download or unsubscribe link that belongs to another "
+    "recipient. Remove links pasted into the message or brought in by a list column: MailGuard adds "
+    "each recipient's own links itself.") % {"rows": _rows_of(p)})
+text("sender.auth_not_checked")(lambda p: _(
+    "The SPF, DKIM and DMARC records of %(domain)s were not checked: DNS did not answer. "
+    "MailGuard will try again later.") % {"domain": p["domain"]})
+text("sender.dmarc_reject_unaligned")(lambda p: _(
+    "%(domain)s publishes DMARC p=reject, and the configured transport can align neither DKIM nor SPF "
+    "with it: receivers will refuse every message. Ask your administrator to set up DKIM signing for "
+    "%(domain)s with the mail service, or choose another sender. (%(problems)s)")
+    % {"domain": p["domain"], "problems": "; ".join(p["problems"])})
+text("sender.authentication")(lambda p: _(
+    "The sender domain %(domain)s does not fully authenticate: %(problems)s. Mail providers may put "
+    "these messages in spam or refuse them.") % {"domain": p["domain"], "problems": "; ".join(p["problems"])})
+
 # --- Titles: what the reviewer ticks ----------------------------------------------------------
 
 _TITLES: dict[str, Callable[[int], str]] = {
@@ -477,4 +498,5 @@ _TITLES: dict[str, Callable[[int], str]] = {
                                                          "%(count)d messages with someone else's number", n),
     "attachment.not_inspectable": lambda n: _("“%(name)s” could not be read completely"),
     "attachment.looks_like_a_list": lambda n: _("“%(name)s” is named like a list"),
+    "sender.authentication": lambda n: _("the sender domain does not fully authenticate"),
 }

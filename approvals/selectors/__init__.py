@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from .. import timeline as timeline_labels
 from ..delivery import ledger
-from ..models import AuditEvent, Campaign, Delivery, Recipient, email_domain
+from ..downloads import expiry_of
+from ..models import AuditEvent, Campaign, Delivery, Download, Recipient, email_domain
 from ..roles import Role, has_role
 
 State = Campaign.State
@@ -138,3 +139,24 @@ def recipient_of(campaign: Campaign, pk: int) -> Recipient:
 
 def attachment_of(campaign: Campaign, pk: int):
     return get_object_or_404(campaign.attachments, pk=pk)
+
+
+def download_summary(campaign: Campaign) -> dict | None:
+    """For campaign pages: until when the links work, whether they were stopped, who downloaded."""
+    if campaign.attachment_delivery != Campaign.AttachmentDelivery.LINKS:
+        return None
+    tries = Download.objects.filter(delivery__campaign=campaign)
+    downloaded = tries.filter(outcome=Download.Outcome.DOWNLOADED)
+    return {
+        "expires_at": expiry_of(campaign),
+        "stopped_at": campaign.downloads_stopped_at,
+        "downloads": downloaded.count(),
+        "recipients": downloaded.values("delivery").distinct().count(),
+        "wrong_addresses": tries.filter(outcome=Download.Outcome.WRONG_ADDRESS).count(),
+    }
+
+
+def download_ledger(campaign: Campaign) -> QuerySet[Download]:
+    """Every use of the campaign's download links, newest first: who, which file, when, what happened."""
+    return (Download.objects.filter(delivery__campaign=campaign)
+            .select_related("delivery", "delivery__recipient", "attachment").order_by("-created_at", "-id"))

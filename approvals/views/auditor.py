@@ -20,6 +20,7 @@ from ..selectors import auditor as queries
 from .common import role_required
 
 DASHBOARD_DAYS = 30
+DOWNLOAD_ROWS_SHOWN = 500
 
 
 def auditor_page(view):
@@ -63,6 +64,8 @@ def campaign_audit(request, pk: int):
         "statuses": Delivery.Status.choices,
         "status": status,
         "query": query,
+        "downloads": selectors.download_summary(campaign),
+        "download_ledger": selectors.download_ledger(campaign)[:DOWNLOAD_ROWS_SHOWN],
     })
 
 

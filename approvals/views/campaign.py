@@ -38,6 +38,8 @@ def campaign_detail(request, pk: int):
         "in_doubt": selectors.in_doubt(campaign),
         "can_resolve": workflow.can_resolve_in_doubt(user),
         "cancel_form": CancelForm(),
+        "downloads": selectors.download_summary(campaign),
+        "can_stop_downloads": workflow.can_stop_downloads(campaign, user),
     })
 
 
