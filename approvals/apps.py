@@ -7,5 +7,13 @@ class ApprovalsConfig(AppConfig):
     verbose_name = _("Approvals")
 
     def ready(self):
-        # Connect the ESP tracking webhook receiver.
+        from django.core import checks
+
+        # Every new account gets a profile (language, notifications, trial mode);
+        # the send-window settings are checked at start; importing tracking connects
+        # the ESP tracking webhook receiver.
+        from . import profiles, send_window
         from .delivery import tracking  # noqa: F401
+
+        profiles.connect()
+        checks.register(send_window.system_check)

@@ -17,10 +17,12 @@ role that does not own the tables if that matters.
 import hashlib
 import json
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import notifications
 from .models import AuditEvent, Campaign
 
 GENESIS_HASH = "0" * 64
@@ -77,6 +79,8 @@ def record(
         )
         event.hash = _event_hash(event.prev_hash, _hashed_fields(event))
         event.save(force_insert=True)
+        # Once the event is committed, whoever it concerns is told (approvals.notifications).
+        transaction.on_commit(partial(notifications.event_recorded, event.pk, action), robust=True)
         return event
 
 

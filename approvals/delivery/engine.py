@@ -13,7 +13,7 @@ from django.core.mail import get_connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import audit, transitions
+from .. import audit, send_window, transitions
 from ..content_hash import compute_content_hash
 from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
@@ -38,7 +38,7 @@ def start(campaign_id: int) -> bool:
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
     if campaign.state == State.SENDING:
         return True
-    if campaign.state != State.APPROVED:
+    if campaign.state != State.APPROVED or not send_window.is_open():
         return False
     found = _current_hash(campaign)
     if found != campaign.approved_hash:
@@ -70,7 +70,8 @@ def _current_hash(campaign: Campaign) -> str:
 
 def send_batch(campaign_id: int) -> BatchReport:
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
-    if campaign.state != State.SENDING:
+    if campaign.state != State.SENDING or not send_window.is_open():
+        # Outside the send window the chain stops; the beat sweep picks it up when the window opens.
         return BatchReport(0, None)
     size = _batch_size(campaign)
     if campaign.canary_size is not None:

@@ -10,7 +10,7 @@ and list it in ``CHECKS``.
 from collections.abc import Callable, Iterable
 
 from ..models import Campaign
-from . import attachments, content, messages, mode, names, recipients
+from . import attachments, content, messages, mode, names, org_rules, recipients, trial_mode
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
 
@@ -38,6 +38,8 @@ CHECKS: list[Check] = [
     messages.messages_carry_no_other_recipients_data,
     messages.personal_data_patterns,
     attachments.attachments_are_safe,
+    org_rules.organisation_rules,
+    trial_mode.trial_drafters_send_only_inside,
 ]
 
 

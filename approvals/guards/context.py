@@ -3,8 +3,8 @@
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from .. import merge
-from ..models import Attachment, Campaign, InternalDomain, Suppression
+from .. import merge, trial_mode
+from ..models import Attachment, Campaign, InternalDomain, OrganisationRule, Suppression
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class PreflightContext:
     internal_domains: set[str]
     suppressed: dict[str, str]  # lowercased address -> reason
     attachments: list[Attachment] = field(default_factory=list)
+    organisation_rules: list[OrganisationRule] = field(default_factory=list)
+    in_trial_mode: bool = False  # a drafter of this campaign has not been released from trial mode yet
 
     @classmethod
     def load(cls, campaign: Campaign) -> "PreflightContext":
@@ -37,6 +39,8 @@ class PreflightContext:
             internal_domains=set(InternalDomain.objects.values_list("domain", flat=True)),
             suppressed=dict(Suppression.objects.values_list("email", "reason")),
             attachments=list(campaign.attachments.all()),
+            organisation_rules=list(OrganisationRule.objects.filter(enabled=True)),
+            in_trial_mode=trial_mode.campaign_in_trial(campaign),
         )
 
     @cached_property
