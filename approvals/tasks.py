@@ -26,7 +26,9 @@ def schedule_dispatch(campaign_id: int, at: datetime | None) -> None:
 def dispatch_campaign(campaign_id: int) -> None:
     """Start sending and fan out batch tasks; safe to run any number of times."""
     if not send_window.is_open():
-        schedule_dispatch(campaign_id, send_window.next_open())
+        opens = send_window.next_open()
+        engine.wait_for_window(campaign_id, opens)
+        schedule_dispatch(campaign_id, opens)
         return
     if engine.start(campaign_id):
         for _ in range(settings.MAILGUARD["SEND_PARALLELISM"]):

@@ -51,6 +51,11 @@ def start(campaign_id: int) -> bool:
     return True
 
 
+def wait_for_window(campaign_id: int, opens) -> None:
+    """An approved campaign due outside the send window starts when it opens (pages and the sweep read this)."""
+    Campaign.objects.filter(pk=campaign_id, state=State.APPROVED, send_after__lt=opens).update(send_after=opens)
+
+
 def _send_seed_copies(campaign: Campaign) -> None:
     """The organisation's seed mailboxes see the first recipient's message before anyone else."""
     first = campaign.recipients.order_by("row_number").first()
