@@ -109,7 +109,7 @@ class OrganisationRuleAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         audit.record("organisation_rule_saved", actor=request.user, rule=obj.name, enabled=obj.enabled,
-                     target=obj.target, match=obj.match, expression=obj.expression, action=obj.action)
+                     target=obj.target, match=obj.match, expression=obj.expression, rule_action=obj.action)
 
     def delete_model(self, request, obj):
         audit.record("organisation_rule_deleted", actor=request.user, rule=obj.name)
