@@ -6,8 +6,11 @@ only through approvals.workflow (and the notification tasks), never by editing a
 Changes to the policy, the rules and trial mode are audited.
 """
 
+from functools import partial
+
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -189,5 +192,5 @@ class SystemMailAdmin(ReadOnlyAdmin):
         ids = list(queryset.filter(status=SystemMail.Status.FAILED).values_list("pk", flat=True))
         SystemMail.objects.filter(pk__in=ids).update(status=SystemMail.Status.QUEUED, next_attempt_at=None)
         for mail_id in ids:
-            enqueue(mail_id)
+            transaction.on_commit(partial(enqueue, mail_id))
         self.message_user(request, _("%(count)d messages queued again.") % {"count": len(ids)})
