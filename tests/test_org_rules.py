@@ -4,6 +4,7 @@ and their YAML export and import."""
 import random
 
 import pytest
+import yaml
 from django.core.management import call_command
 from django.urls import reverse
 
@@ -30,7 +31,8 @@ def rule_findings(campaign) -> list:
 # --- Matching -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", ["CONFIDENTIAL", "confidential", "Ｃｏｎｆｉｄｅｎｔｉａｌ", "ＣＯＮＦＩＤＥＮＴＩＡＬ資料"])
+@pytest.mark.parametrize("text", ["CONFIDENTIAL", "confidential", "Ｃｏｎｆｉｄｅｎｔｉａｌ",
+                                  "ＣＯＮＦＩＤＥＮＴＩＡＬ資料"])
 def test_a_keyword_matches_whatever_the_width_and_case(text):
     assert compile_rule("keyword", "Confidential").find(prepare(text)) is not None
 
@@ -194,21 +196,23 @@ def test_import_updates_rules_with_the_same_name(db):
     assert result.updated == ["口座番号"] and OrganisationRule.objects.get(name="口座番号").target == "body_text"
 
 
+def one_rule(**changes) -> str:
+    """A rules file with one rule: a valid one, changed as given (None removes a key)."""
+    fields = {"name": "a", "target": "subject", "expression": "x", "action": "block", "message": "m", **changes}
+    return yaml.safe_dump({"rules": [{k: v for k, v in fields.items() if v is not None}]}, allow_unicode=True)
+
+
 @pytest.mark.parametrize(("document", "expected"), [
     ("rules: [\n  - name: x\n    target: [", "line"),
     ("- just a list", "mapping with a list"),
     ("format: something-else\nrules: []", "not a MailGuard rules file"),
-    ("rules:\n  - name: a\n    target: subject\n    expression: x\n    action: block\n    message: m\n    colour: red",
-     "unknown keys: colour"),
-    ("rules:\n  - name: a\n    target: footer\n    expression: x\n    action: block\n    message: m", "“target” must be"),
-    ("rules:\n  - name: a\n    target: subject\n    expression: x\n    action: shout\n    message: m", "“action” must be"),
-    ("rules:\n  - name: a\n    target: subject\n    match: pattern\n    expression: '(?=x)y'\n    action: block\n"
-     "    message: m", "RE2"),
-    ("rules:\n  - name: a\n    target: subject\n    expression: x\n    action: block", "“message” is missing"),
-    ("rules:\n  - name: a\n    target: subject\n    expression: x\n    action: block\n    message: m\n    enabled: 'yes'",
-     "“enabled” must be true or false"),
-    ("rules:\n  - name: a\n    target: subject\n    expression: 12\n    action: block\n    message: m",
-     "“expression” must be text"),
+    (one_rule(colour="red"), "unknown keys: colour"),
+    (one_rule(target="footer"), "“target” must be"),
+    (one_rule(action="shout"), "“action” must be"),
+    (one_rule(match="pattern", expression="(?=x)y"), "RE2"),
+    (one_rule(message=None), "“message” is missing"),
+    (one_rule(enabled="yes"), "“enabled” must be true or false"),
+    (one_rule(expression=12), "“expression” must be text"),
     ("rules:\n  - {name: a, target: subject, expression: x, action: block, message: m}\n"
      "  - {name: a, target: body_text, expression: y, action: info, message: n}", "used twice"),
     ("rules:\n  - !!python/object/apply:os.system ['true']", "not valid YAML"),
