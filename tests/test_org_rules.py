@@ -287,4 +287,4 @@ def test_admin_exports_and_imports_yaml(admin_client):
         "file": SimpleUploadedFile("rules.yaml", b"rules:\n  - {name: x, target: here, expression: y, action: info, "
                                                  b"message: m}\n")})
     assert refused.status_code == 200 and 'id="import-errors"' in refused.content.decode()
-    assert "Rule 1 (“x”)" in refused.content.decode()
+    assert "ルール 1（「x」）" in refused.content.decode()  # the admin pages are in Japanese
