@@ -23,6 +23,12 @@ def arrived(mail: SystemMail) -> EmailMessage | None:
     return email.message_from_bytes(path.read_bytes(), policy=default) if path.exists() else None
 
 
+def subject_of(message: EmailMessage) -> str:
+    # Python's generator folds a long encoded subject onto the next line ("Subject: \r\n =?utf-8?…"),
+    # which unfolds with a leading space; mail programs show it without.
+    return str(message["Subject"]).strip()
+
+
 def body_of(message: EmailMessage) -> str:
     return message.get_body(preferencelist=("plain",)).get_content()
 

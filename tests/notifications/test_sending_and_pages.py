@@ -9,7 +9,7 @@ from approvals.notifications import sending
 from approvals.notifications.kinds import Kind
 from approvals.profiles import profile_of
 from tests.factories import members, submitted_campaign
-from tests.notifications.helpers import arrived, body_of, plan_after
+from tests.notifications.helpers import arrived, body_of, plan_after, subject_of
 
 Status = SystemMail.Status
 
@@ -39,7 +39,7 @@ def test_the_outbox_backend_writes_the_message_a_person_can_open(waiting_mail, s
     settings.MAILGUARD_SYSTEM_EMAIL_BACKEND = "approvals.delivery.outbox.OutboxEmailBackend"
     sending.send(waiting_mail.pk)
     message = arrived(waiting_mail)
-    assert message["To"] == "reviewer@example.jp" and "会報 1月号" in message["Subject"]
+    assert message["To"] == "reviewer@example.jp" and subject_of(message) == "[MailGuard] レビュー待ち: 会報 1月号"
     assert "会報 1月号" in body_of(message)
 
 
