@@ -44,5 +44,5 @@ urlpatterns = [
     path("audit/<int:pk>/incident.json", auditor.incident_report_json, name="audit_incident_report_json"),
     # Notifications: each person's settings; the system-mail ledger for auditors and administrators
     path("account/notifications/", notifications.notification_settings, name="notification_settings"),
-    path("audit/system-mail/", notifications.system_mail_log, name="system_mail_log"),
+    path("audit/system-mail/", notifications.audit_system_mail, name="audit_system_mail"),
 ]

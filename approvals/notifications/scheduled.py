@@ -102,7 +102,7 @@ def digest_context(now: datetime) -> dict | None:
     return {
         "day": timezone.localdate(now).isoformat(), "period_start": local_time(start), "period_end": local_time(now),
         "sent": sent, "failed": failed, "in_doubt": in_doubt,
-        "system_mail_failed": mail_failed, "system_mail_url": absolute_url("system_mail_log"),
+        "system_mail_failed": mail_failed, "system_mail_url": absolute_url("audit_system_mail"),
     }
 
 

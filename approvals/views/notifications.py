@@ -57,7 +57,7 @@ def _may_see_all_system_mail(user) -> bool:
 
 @require_safe
 @login_required
-def system_mail_log(request):
+def audit_system_mail(request):
     """Every system mail, failures first when asked: nothing that failed goes unseen."""
     if not _may_see_all_system_mail(request.user):
         raise PermissionDenied

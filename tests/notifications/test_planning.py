@@ -238,3 +238,10 @@ def test_events_nobody_needs_to_hear_about_plan_nothing(db, action):
     notifications.event_recorded(event.pk, action)
     assert not SystemMail.objects.exists()
     assert action not in planning.PLANNERS
+
+
+def test_plain_text_mail_keeps_what_the_drafter_typed(drafter, reviewer, sender):
+    campaign = submitted_campaign(drafter, sender, members(2), name="A&B <会報> \"特別号\"")
+    [row] = plan_after("submitted", campaign)
+    assert row.subject == "[MailGuard] レビュー待ち: A&B <会報> \"特別号\""
+    assert "「A&B <会報> \"特別号\"」" in row.body and "&amp;" not in row.body

@@ -107,16 +107,16 @@ def test_each_person_sees_what_was_sent_to_them_and_what_failed(client_for, wait
 
 def test_auditors_and_administrators_see_every_failure(client_for, waiting_mail, auditor, admin_client):
     SystemMail.objects.filter(pk=waiting_mail.pk).update(status=Status.FAILED, error="SMTP 550 mailbox unknown")
-    for page in (client_for(auditor).get(reverse("system_mail_log"), {"status": "failed"}),
-                 admin_client.get(reverse("system_mail_log"))):
+    for page in (client_for(auditor).get(reverse("audit_system_mail"), {"status": "failed"}),
+                 admin_client.get(reverse("audit_system_mail"))):
         content = page.content.decode()
         assert page.status_code == 200 and "SMTP 550 mailbox unknown" in content
         assert 'id="system-mail-failed"' in content
 
 
 def test_drafters_and_reviewers_cannot_read_other_peoples_system_mail(client_for, waiting_mail, drafter, reviewer):
-    assert client_for(drafter).get(reverse("system_mail_log")).status_code == 403
-    assert client_for(reviewer).get(reverse("system_mail_log")).status_code == 403
+    assert client_for(drafter).get(reverse("audit_system_mail")).status_code == 403
+    assert client_for(reviewer).get(reverse("audit_system_mail")).status_code == 403
 
 
 def test_admin_can_send_failed_mail_again(admin_client, waiting_mail, esp, django_capture_on_commit_callbacks):
