@@ -25,13 +25,14 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from . import notifications
 from .models import AuditEvent, Campaign
 
 GENESIS_HASH = "0" * 64
@@ -141,6 +142,8 @@ def record(
         )
         event.hash = _event_hash(event.prev_hash, _hashed_fields(event))
         event.save(force_insert=True)
+        # Once the event is committed, whoever it concerns is told (approvals.notifications).
+        transaction.on_commit(partial(notifications.event_recorded, event.pk, action), robust=True)
         return event
 
 

@@ -303,6 +303,11 @@ class Review(models.Model):
     content_hash = models.CharField(max_length=64)
     # The keys of the findings the reviewer acknowledged one by one.
     acknowledged = models.JSONField(default=list, blank=True)
+    # Risk-tiered approval: the rule that applied ({"required": 2, "reasons": [...]}, see approval_policy)
+    # and the submission this approval belongs to (approvals of an earlier submission never count).
+    policy = models.JSONField(default=dict, blank=True)
+    submission_event = models.ForeignKey(
+        "AuditEvent", on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -541,3 +546,155 @@ class RateBucket(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- What the organisation configures and what people prefer (issue 12) ---------------------
+
+
+class UserProfile(models.Model):
+    """A person's preferences (mail language, notifications turned off) and their trial mode."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mailguard_profile")
+    language = models.CharField(_("language of mail to you"), max_length=10, choices=settings.LANGUAGES,
+                                default=settings.LANGUAGE_CODE)
+    # Notification kinds this person turned off (mandatory kinds are sent regardless).
+    muted_notifications = models.JSONField(default=list, blank=True)
+    # GOV.UK Notify's idea: a new drafter sends only inside the organisation until an administrator lifts it.
+    trial_mode = models.BooleanField(
+        _("trial mode"), default=True,
+        help_text=_("While on, this person's campaigns can only go to internal addresses and the seed list."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("user profile")
+        verbose_name_plural = _("user profiles")
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+class SystemMail(models.Model):
+    """The ledger of MailGuard's own mail (notifications, digests): what went to whom, and what failed.
+
+    Never mixed with ``Delivery``: system mail is not campaign mail and never passes the delivery engine.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Waiting")
+        SENDING = "sending", _("Being sent")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    kind = models.CharField(max_length=40)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="system_mail")
+    to_address = models.CharField(max_length=320)
+    language = models.CharField(max_length=10)
+    subject = models.CharField(max_length=300)
+    body = models.TextField()
+    campaign = models.ForeignKey(Campaign, on_delete=models.SET_NULL, null=True, blank=True,
+                                 related_name="system_mail")
+    event = models.ForeignKey(AuditEvent, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
+    # One mail per occasion and person, however often the occasion is looked at (e.g. "event:12:approved:3").
+    dedup_key = models.CharField(max_length=120, unique=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    message_id = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+        verbose_name = _("system mail")
+        verbose_name_plural = _("system mail")
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.to_address}: {self.status}"
+
+
+class ApprovalPolicy(models.Model):
+    """When one approval is not enough: an administrator's thresholds (one row; see approval_policy)."""
+
+    recipients_above = models.PositiveIntegerField(
+        _("more recipients than"), null=True, blank=True,
+        help_text=_("Two approvals when the list has more recipients than this. Empty: no limit."))
+    external_domains_above = models.PositiveIntegerField(
+        _("more external domains than"), null=True, blank=True,
+        help_text=_("Two approvals when recipients are at more domains outside the organisation than this."))
+    any_attachment = models.BooleanField(_("any attachment"), default=False,
+                                         help_text=_("Two approvals whenever the message has an attachment."))
+    finding_codes = models.TextField(
+        _("findings that need two approvals"), blank=True,
+        help_text=_("One finding code per line (e.g. recipients.similar); a finding of one of these kinds "
+                    "that the reviewer must acknowledge requires two approvals. A code ending in * matches "
+                    "every code that starts with it."))
+    sender_identities = models.ManyToManyField(
+        SenderIdentity, blank=True, verbose_name=_("sender identities"),
+        help_text=_("Campaigns from these senders always need two approvals."))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("approval policy")
+        verbose_name_plural = _("approval policy")
+
+    def __str__(self) -> str:
+        return str(_("Approval policy"))
+
+    @property
+    def codes(self) -> list[str]:
+        return [line.strip() for line in self.finding_codes.splitlines() if line.strip()]
+
+
+class OrganisationRule(models.Model):
+    """A lesson of the organisation: a keyword or RE2 pattern, where to look, and what happens on a match."""
+
+    class Target(models.TextChoices):
+        SUBJECT = "subject", _("Subject")
+        BODY_TEXT = "body_text", _("Plain-text body")
+        BODY_HTML = "body_html", _("HTML body")
+        ATTACHMENT_NAMES = "attachment_names", _("Attachment names")
+        ATTACHMENT_TEXT = "attachment_text", _("Attachment text")
+        RECIPIENT_DOMAINS = "recipient_domains", _("Recipient domains")
+
+    class Match(models.TextChoices):
+        KEYWORD = "keyword", _("Keyword")
+        PATTERN = "pattern", _("Pattern (RE2)")
+
+    class Action(models.TextChoices):
+        INFO = "info", _("Show a note")
+        ACKNOWLEDGE = "acknowledge", _("The reviewer must acknowledge it")
+        BLOCK = "block", _("Block submission")
+        SECOND_APPROVER = "second_approver", _("Require a second approver")
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    target = models.CharField(_("where to look"), max_length=20, choices=Target.choices)
+    match = models.CharField(_("match"), max_length=10, choices=Match.choices, default=Match.KEYWORD)
+    expression = models.CharField(
+        _("keyword or pattern"), max_length=1000,
+        help_text=_("Compared after Unicode NFKC normalisation and case folding (full-width and half-width "
+                    "forms match). A pattern uses RE2 syntax; for recipient domains a keyword matches the "
+                    "domain and its subdomains."))
+    action = models.CharField(_("action"), max_length=20, choices=Action.choices, default=Action.ACKNOWLEDGE)
+    message = models.TextField(_("message to show"), help_text=_("What the drafter and the reviewer read."))
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation rule")
+        verbose_name_plural = _("organisation rules")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self):
+        from .org_rules import RuleError, compile_rule
+
+        try:
+            compile_rule(self.match, self.expression)
+        except RuleError as err:
+            raise ValidationError({"expression": str(err)}) from err

@@ -35,6 +35,8 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str | None]] = {
     "finish": (frozenset({State.SENDING}), None),
     # A person chose to resend deliveries that were in doubt.
     "reopen": (frozenset({State.PARTLY_FAILED}), State.SENDING),
+    # Nobody reviewed it in time: back to the drafter (approvals.notifications.scheduled).
+    "expire": (frozenset({State.IN_REVIEW}), State.DRAFT),
 }
 
 
@@ -142,3 +144,14 @@ def end_canary_stage(campaign: Campaign) -> None:
     except WorkflowError:
         return
     audit.record("canary_paused", campaign=campaign, sent=size)
+
+
+def expire_review(campaign: Campaign, days: int) -> bool:
+    """in_review → draft after ``days`` without a decision; False if someone decided meanwhile."""
+    with transaction.atomic():
+        try:
+            move(campaign, "expire", State.DRAFT)
+        except WorkflowError:
+            return False
+        audit.record("review_expired", campaign=campaign, content_hash=campaign.submitted_hash, days=days)
+    return True

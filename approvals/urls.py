@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auditor, campaign, common, downloads, drafter, findings, reviewer
+from .views import auditor, campaign, common, downloads, drafter, findings, notifications, reviewer
 
 urlpatterns = [
     path("", common.home, name="home"),
@@ -45,4 +45,7 @@ urlpatterns = [
     path("audit/<int:pk>/incident/", auditor.incident_report, name="audit_incident_report"),
     path("audit/<int:pk>/incident.csv", auditor.incident_report_csv, name="audit_incident_report_csv"),
     path("audit/<int:pk>/incident.json", auditor.incident_report_json, name="audit_incident_report_json"),
+    # Notifications: each person's settings; the system-mail ledger for auditors and administrators
+    path("account/notifications/", notifications.notification_settings, name="notification_settings"),
+    path("audit/system-mail/", notifications.audit_system_mail, name="audit_system_mail"),
 ]

@@ -19,7 +19,6 @@ same locked snapshot, and approval compares the hash under the same lock.
 
 import hashlib
 from collections.abc import Iterable
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -27,7 +26,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit, guards, preflight, review_evidence, transitions
+from . import approval_policy, audit, guards, preflight, review_evidence, send_window, transitions, trial_mode
 from .content_hash import CURRENT_VERSION, compute_content_hash, message_digest
 from .delivery import ledger
 from .guards.context import unused_columns_of
@@ -359,32 +358,61 @@ def approve(campaign: Campaign, user, seen_hash: str, comment: str = "", acknowl
     every finding that needs acknowledgement, one by one.
     """
     acknowledged = sorted(set(acknowledged))
-    hold = timedelta(seconds=settings.MAILGUARD["HOLD_SECONDS"])
     with transaction.atomic():
         _require_locked("approve", campaign, user)
         _check_acknowledged(campaign, acknowledged)
         missing = review_evidence.missing_evidence(campaign, user)
         if missing:
             raise WorkflowError(missing.refusal())
+        refusal = trial_mode.approval_refusal(campaign)
+        if refusal:
+            raise WorkflowError(refusal)
+        requirement = approval_policy.requirement_for(campaign)
         content_hash = _check_seen_version(campaign, seen_hash)
+        given = _approvals_before(campaign, user, content_hash)
+        review = Review.objects.create(
+            campaign=campaign, reviewer=user, decision=Review.Decision.APPROVED,
+            comment=comment, content_hash=content_hash, acknowledged=acknowledged,
+            policy=requirement.as_record(), submission_event=approval_policy.latest_submission(campaign),
+        )
+        if given + 1 < requirement.approvals:
+            _record_partial_approval(campaign, user, review, given + 1, requirement)
+            return
         now = timezone.now()
         move(
             campaign, "approve", State.APPROVED,
-            approved_by=user, approved_hash=content_hash, approved_at=now, send_after=now + hold,
+            approved_by=user, approved_hash=content_hash, approved_at=now,
+            send_after=send_window.start_after_approval(now),
             approved_message_digest=message_digest(campaign),
             canary_size=settings.MAILGUARD["CANARY_SIZE"] or None,
-        )
-        Review.objects.create(
-            campaign=campaign, reviewer=user, decision=Review.Decision.APPROVED,
-            comment=comment, content_hash=content_hash, acknowledged=acknowledged,
         )
         count = _create_ledger(campaign)
         audit.record(
             "approved", actor=user, campaign=campaign, content_hash=content_hash,
             comment=comment, recipients=count, send_after=campaign.send_after.isoformat(),
-            acknowledged=acknowledged, **review_evidence.evidence_summary(campaign, user),
+            acknowledged=acknowledged, approvals=given + 1, approval_rule=requirement.as_record(),
+            **review_evidence.evidence_summary(campaign, user),
         )
         transaction.on_commit(lambda: _enqueue_dispatch(campaign.pk, campaign.send_after))
+
+
+def _approvals_before(campaign: Campaign, user, content_hash: str) -> int:
+    """Approvals of this submission so far; the campaign row is locked so two approvals count in turn."""
+    list(Campaign.objects.select_for_update().filter(pk=campaign.pk).values_list("pk", flat=True))
+    earlier = approval_policy.approvals_so_far(campaign, content_hash)
+    if earlier.filter(reviewer=user).exists():
+        raise WorkflowError(_("You have already approved this version; another reviewer must approve it too."))
+    return earlier.count()
+
+
+def _record_partial_approval(campaign: Campaign, user, review: Review, given: int, requirement) -> None:
+    """One of the required approvals: the campaign stays in review until the next reviewer approves."""
+    audit.record(
+        "approval_recorded", actor=user, campaign=campaign, content_hash=review.content_hash,
+        comment=review.comment, acknowledged=review.acknowledged, approvals=given,
+        required=requirement.approvals, approval_rule=requirement.as_record(),
+        **review_evidence.evidence_summary(campaign, user),
+    )
 
 
 def _check_acknowledged(campaign: Campaign, acknowledged: list[str]) -> None:
@@ -532,9 +560,9 @@ def _create_ledger(campaign: Campaign) -> int:
 
 
 def _enqueue_dispatch(campaign_id: int, send_after) -> None:
-    from .tasks import dispatch_campaign
+    from .tasks import schedule_dispatch
 
-    dispatch_campaign.apply_async((campaign_id,), eta=send_after)
+    schedule_dispatch(campaign_id, send_after)
 
 
 def can_resolve_in_doubt(user) -> bool:

@@ -9,6 +9,7 @@ switch the same code to PostgreSQL, Redis and a real ESP.
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_prefixed, env_str
@@ -228,6 +229,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
+# Beat's crontab entries (the daily digest) are in local time.
+CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE = {
     "sweep-deliveries": {
         "task": "approvals.tasks.sweep_deliveries",
@@ -237,6 +240,15 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "approvals.tasks.checkpoint_audit",
         "schedule": env_int("MAILGUARD_AUDIT_CHECKPOINT_SECONDS", 3600),
+    },
+    # Review reminders, expired review requests, system mail a lost task left waiting.
+    "sweep-notifications": {
+        "task": "approvals.notifications.tasks.sweep_notifications",
+        "schedule": env_int("MAILGUARD_NOTIFICATION_SWEEP_SECONDS", 300),
+    },
+    "daily-digest": {
+        "task": "approvals.notifications.tasks.send_daily_digest",
+        "schedule": crontab(hour=env_int("MAILGUARD_DIGEST_HOUR", 8), minute=0),
     },
 }
 
@@ -345,7 +357,24 @@ MAILGUARD = {
     "DKIM_SIGNING_DOMAINS": [d.lower().rstrip(".") for d in env_list("MAILGUARD_DKIM_SIGNING_DOMAINS")],
     "DKIM_SELECTORS": env_list("MAILGUARD_DKIM_SELECTORS"),
     "SPF_INCLUDES": [d.lower().rstrip(".") for d in env_list("MAILGUARD_SPF_INCLUDES")],
+    # Send window (approvals.send_window): local hours on working days; empty = any time.
+    "SEND_WINDOW": env_str("MAILGUARD_SEND_WINDOW"),
+    "SEND_DAYS": env_str("MAILGUARD_SEND_DAYS", "mon,tue,wed,thu,fri"),
+    # Public holidays of this country (ISO code, the `holidays` package) are not working days; empty = none.
+    "SEND_HOLIDAYS": env_str("MAILGUARD_SEND_HOLIDAYS", "JP"),
+    "SEND_CLOSED_DATES": env_str("MAILGUARD_SEND_CLOSED_DATES"),
+    # New accounts start in trial mode (internal addresses and seeds only) until an administrator lifts it.
+    "TRIAL_FOR_NEW_DRAFTERS": env_bool("MAILGUARD_TRIAL_FOR_NEW_DRAFTERS", True),
+    # Notifications to staff (approvals.notifications): links in them start with this address
+    # (MailGuard's own address for its users; PUBLIC_BASE_URL is the one recipients reach).
+    "BASE_URL": env_str("MAILGUARD_BASE_URL", "http://127.0.0.1:8000").rstrip("/"),
+    # Remind reviewers after this many hours in review; send an unreviewed request back after this many days.
+    "REVIEW_REMINDER_HOURS": env_int("MAILGUARD_REVIEW_REMINDER_HOURS", 24),
+    "REVIEW_EXPIRY_DAYS": env_int("MAILGUARD_REVIEW_EXPIRY_DAYS", 7),
+    "SYSTEM_MAIL_MAX_ATTEMPTS": env_int("MAILGUARD_SYSTEM_MAIL_MAX_ATTEMPTS", 5),
 }
+# MailGuard's own mail (notifications, digests) goes through this backend; empty = EMAIL_BACKEND.
+MAILGUARD_SYSTEM_EMAIL_BACKEND = env_str("MAILGUARD_SYSTEM_EMAIL_BACKEND")
 
 LOGGING = {
     "version": 1,

@@ -101,8 +101,10 @@ def _english_messages():
 
 @pytest.fixture(autouse=True)
 def _no_hold_window(settings):
-    """Tests send at once unless they set a hold window themselves."""
-    settings.MAILGUARD = {**settings.MAILGUARD, "HOLD_SECONDS": 0, "SEND_RETRY_BASE_SECONDS": 0}
+    """Tests send at once unless they set a hold window themselves; test accounts start out of
+    trial mode unless a test puts them in it (tests/test_trial_mode.py)."""
+    settings.MAILGUARD = {**settings.MAILGUARD, "HOLD_SECONDS": 0, "SEND_RETRY_BASE_SECONDS": 0,
+                          "TRIAL_FOR_NEW_DRAFTERS": False}
 
 
 @pytest.fixture(autouse=True)
@@ -184,6 +186,9 @@ def worker_environment(esp_server: FakeESP, **overrides) -> dict[str, str]:
         "MAILGUARD_SEND_RETRY_BASE_SECONDS": "0",
         "MAILGUARD_SEND_MAX_ATTEMPTS": "10",
         "PYTHONUNBUFFERED": "1",
+        # Notifications go to the .eml outbox the tests read, never into the fake ESP's campaign mail.
+        "MAILGUARD_SYSTEM_EMAIL_BACKEND": "approvals.delivery.outbox.OutboxEmailBackend",
+        "MAILGUARD_OUTBOX_DIR": str(django_settings.MAILGUARD_OUTBOX_DIR),
     }
     env.update({k: str(v) for k, v in overrides.items()})
     return env

@@ -19,7 +19,7 @@ from django.core.mail import get_connection
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import audit, transitions
+from .. import audit, send_window, transitions
 from ..content_hash import message_digest
 from ..merge import MergeError
 from ..models import Attachment, Campaign, Delivery
@@ -45,7 +45,7 @@ def start(campaign_id: int) -> bool:
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
     if campaign.state == State.SENDING:
         return True
-    if campaign.state != State.APPROVED:
+    if campaign.state != State.APPROVED or not send_window.is_open():
         return False
     if not transitions.content_still_approved(campaign):
         log.error("campaign %s changed after approval; refusing to send", campaign_id)
@@ -54,6 +54,11 @@ def start(campaign_id: int) -> bool:
         return False
     _send_seed_copies(campaign)
     return True
+
+
+def wait_for_window(campaign_id: int, opens) -> None:
+    """An approved campaign due outside the send window starts when it opens (pages and the sweep read this)."""
+    Campaign.objects.filter(pk=campaign_id, state=State.APPROVED, send_after__lt=opens).update(send_after=opens)
 
 
 def _send_seed_copies(campaign: Campaign) -> None:
@@ -66,7 +71,8 @@ def _send_seed_copies(campaign: Campaign) -> None:
 
 def send_batch(campaign_id: int) -> BatchReport:
     campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
-    if campaign.state != State.SENDING:
+    if campaign.state != State.SENDING or not send_window.is_open():
+        # Outside the send window the chain stops; the beat sweep picks it up when the window opens.
         return BatchReport(0, None)
     size = _batch_size(campaign)
     if campaign.canary_size is not None:

@@ -25,8 +25,10 @@ from . import (
     link_ownership,
     mode,
     names,
+    org_rules,
     sender_domain,
     similar,
+    trial_mode,
 )
 from .context import PreflightContext, Row
 from .findings import Finding, Severity
@@ -59,6 +61,8 @@ CHECKS: list[Check] = [
     leaks.personal_data_patterns,
     link_ownership.messages_carry_only_their_own_links,
     attachments.attachments_are_safe,
+    org_rules.organisation_rules,
+    trial_mode.trial_drafters_send_only_inside,
 ]
 
 

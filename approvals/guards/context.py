@@ -13,9 +13,18 @@ from functools import cached_property
 from django.db.models import Value
 from django.db.models.functions import Lower, StrIndex, Substr
 
-from .. import merge
+from .. import merge, trial_mode
 from ..intake.addresses import sendable_address
-from ..models import Attachment, Campaign, Delivery, InternalDomain, Recipient, SenderIdentity, Suppression
+from ..models import (
+    Attachment,
+    Campaign,
+    Delivery,
+    InternalDomain,
+    OrganisationRule,
+    Recipient,
+    SenderIdentity,
+    Suppression,
+)
 from ..sender_auth import Assessment, assessment_for_sender
 
 
@@ -62,6 +71,8 @@ class PreflightContext:
     recipient_ids: dict[int, int] = field(default_factory=dict)  # row number -> Recipient id
     # The sender domain's SPF/DKIM/DMARC (cached per domain; DNS only when stale). None: not checked.
     sender_auth: Assessment | None = None
+    organisation_rules: list[OrganisationRule] = field(default_factory=list)
+    in_trial_mode: bool = False  # a drafter of this campaign has not been released from trial mode yet
 
     @classmethod
     def load(cls, campaign: Campaign) -> "PreflightContext":
@@ -87,6 +98,8 @@ class PreflightContext:
                             for email in SenderIdentity.objects.filter(active=True).values_list("email", flat=True)},
             recipient_ids=recipient_ids,
             sender_auth=assessment_for_sender(campaign.sender),
+            organisation_rules=list(OrganisationRule.objects.filter(enabled=True)),
+            in_trial_mode=trial_mode.campaign_in_trial(campaign),
         )
 
     @cached_property

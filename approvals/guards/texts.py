@@ -13,7 +13,9 @@ from collections.abc import Callable
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop, ngettext
 
+from .. import trial_mode
 from ..intake.attachments import render_reason
+from ..models import OrganisationRule
 from .findings import EXAMPLES_IN_TEXT, finding_key, row_summary
 
 Render = Callable[[dict], str]
@@ -33,13 +35,18 @@ def text(code: str, columns: Callable[[], list[str]] | None = None):
 
 def render(code: str, params: dict, rows=()) -> str:
     """The sentence for a finding's code, parameters and rows, in the current language."""
-    writer = _TEXTS.get(code)
+    writer = _TEXTS.get(code) or _TEXTS.get(_family(code))
     if writer is None:
         return code
     try:
         return writer({**params, "_rows": list(rows)})
     except (KeyError, TypeError, ValueError, IndexError):
         return code  # parameters from another version of the code: the code still says what it is
+
+
+def _family(code: str) -> str:
+    """Codes made per object ("org_rule.block.7": one per organisation rule) share one sentence."""
+    return "org_rule" if code.startswith("org_rule.") else code
 
 
 def item_columns(code: str) -> list[str]:
@@ -49,7 +56,7 @@ def item_columns(code: str) -> list[str]:
 
 def title(code: str, params: dict) -> str:
     """A few words naming a finding, for the reviewer's tick box (the finding itself says the rest)."""
-    writer = _TITLES.get(code)
+    writer = _TITLES.get(code) or _TITLES.get(_family(code))
     count = params.get("count", 1) if isinstance(params.get("count", 1), int) else 1
     if writer is None:
         return code
@@ -477,6 +484,19 @@ text("sender.authentication")(lambda p: _(
     "The sender domain %(domain)s does not fully authenticate: %(problems)s. Mail providers may put "
     "these messages in spam or refuse them.") % {"domain": p["domain"], "problems": "; ".join(p["problems"])})
 
+# --- Organisation rules and trial mode ----------------------------------------------------------
+
+
+def _org_rule(p: dict) -> str:
+    if p.get("unusable"):
+        return _("The organisation rule “%(rule)s” cannot be used; ask an administrator to correct it.") % p
+    where = OrganisationRule.Target(p["target"]).label if p["target"] in OrganisationRule.Target.values else p["target"]
+    return _("%(message)s (organisation rule “%(rule)s”: “%(found)s” in %(where)s)") % {**p, "where": where}
+
+
+text("org_rule")(_org_rule)
+text("trial.outside_organisation")(lambda p: trial_mode.explanation(p["_rows"], set(p["domains"])))
+
 # --- Titles: what the reviewer ticks ----------------------------------------------------------
 
 _TITLES: dict[str, Callable[[int], str]] = {
@@ -499,4 +519,5 @@ _TITLES: dict[str, Callable[[int], str]] = {
     "attachment.not_inspectable": lambda n: _("“%(name)s” could not be read completely"),
     "attachment.looks_like_a_list": lambda n: _("“%(name)s” is named like a list"),
     "sender.authentication": lambda n: _("the sender domain does not fully authenticate"),
+    "org_rule": lambda n: _("organisation rule “%(name)s”"),
 }

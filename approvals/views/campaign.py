@@ -1,11 +1,15 @@
 """Pages every role shares: a campaign's status page, its progress, its attachments."""
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from .. import review_evidence, selectors, workflow
+from .. import approval_policy, review_evidence, selectors, send_window, workflow
 from ..forms import CancelForm
 from ..middleware import passive
 from ..models import Campaign, ReviewActivity
@@ -40,7 +44,22 @@ def campaign_detail(request, pk: int):
         "cancel_form": CancelForm(),
         "downloads": selectors.download_summary(campaign),
         "can_stop_downloads": workflow.can_stop_downloads(campaign, user),
+        **_schedule_context(campaign),
     })
+
+
+def _schedule_context(campaign: Campaign) -> dict:
+    """Approvals so far while in review; when an approved or sending campaign (re)starts in its send window."""
+    if campaign.state == Campaign.State.IN_REVIEW:
+        return {"approval_progress": approval_policy.progress(campaign)}
+    if campaign.state in (Campaign.State.APPROVED, Campaign.State.SENDING, Campaign.State.PAUSED):
+        now = timezone.now()
+        starts = send_window.expected_start(campaign.send_after, now)
+        hold_ends = campaign.approved_at + timedelta(seconds=settings.MAILGUARD["HOLD_SECONDS"]) \
+            if campaign.state == Campaign.State.APPROVED and campaign.approved_at else now
+        return {"expected_start": starts, "waits_for_window": starts > max(now, hold_ends),
+                "send_window": send_window.describe() if send_window.configured() else ""}
+    return {}
 
 
 @passive  # polled by the open page: not activity that keeps the session alive

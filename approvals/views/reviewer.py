@@ -3,12 +3,13 @@
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
-from .. import guards, review_evidence, selectors, workflow
+from .. import approval_policy, guards, review_evidence, selectors, send_window, workflow
 from ..forms import ApproveForm, RejectForm
 from ..guards.texts import displayed
 from ..merge import MergeError
@@ -66,7 +67,20 @@ def review(request, pk: int):
         "to_acknowledge": displayed(guards.needing_acknowledgement(campaign.findings)),
         "reviews": selectors.reviews(campaign),
         "attachments": selectors.attachments(campaign),
+        **_approval_context(campaign, request.user),
     })
+
+
+def _approval_context(campaign: Campaign, user) -> dict:
+    """How many approvals this version needs and has, and when sending would start if approved now."""
+    if campaign.state != Campaign.State.IN_REVIEW:
+        return {}
+    return {
+        "approval_progress": approval_policy.progress(campaign),
+        "already_approved": approval_policy.has_approved(campaign, user),
+        "expected_start": send_window.start_after_approval(timezone.now()),
+        "send_window": send_window.describe() if send_window.configured() else "",
+    }
 
 
 @xframe_options_sameorigin
@@ -98,7 +112,13 @@ def approve(request, pk: int):
         messages.error(request, _("The approval form was incomplete; open the review again."))
         return redirect("review", pk=pk)
     if perform(request, workflow.approve, campaign, request.user, form.cleaned_data["content_hash"],
-               form.cleaned_data["comment"], request.POST.getlist("acknowledge"), success=_("Approved.")):
+               form.cleaned_data["comment"], request.POST.getlist("acknowledge")):
+        campaign.refresh_from_db(fields=["state"])
+        if campaign.state == Campaign.State.IN_REVIEW:
+            messages.success(request, _("Your approval is recorded. Another reviewer must approve this version "
+                                        "too before anything is sent."))
+        else:
+            messages.success(request, _("Approved."))
         return back_to(campaign)
     return redirect("review", pk=pk)
 

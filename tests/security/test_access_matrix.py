@@ -6,7 +6,9 @@ The rules the table below spells out, cell by cell:
 * A role check comes first: a page for a role the person does not hold is 403
   (drafter pages for reviewers, auditors and role-less superusers; the review
   pages for drafters; the audit pages for everyone but auditors). A superuser
-  holds no role by being a superuser: it administers at /admin/, nothing else.
+  holds no role by being a superuser: it administers at /admin/, and besides sees
+  only its own notification settings and the system-mail ledger (failed
+  notifications are an administrator's to fix).
 * Then visibility: a campaign the person may not know exists is 404, never 403
   (drafters see only campaigns they drafted or edited, so "other" — a second
   drafter — gets 404 on the owner's campaign; reviewers see every campaign except
@@ -79,6 +81,10 @@ TABLE = {
     "audit_incident_report": ("GET", 302, 403, 403, 403, 200, 403),
     "audit_incident_report_csv": ("GET", 302, 403, 403, 403, 200, 403),
     "audit_incident_report_json": ("GET", 302, 403, 403, 403, 200, 403),
+    # The system-mail ledger: auditors, and administrators (who answer for failed notifications)
+    "audit_system_mail":    ("GET",  302, 403, 403, 403, 200, 200),
+    # Each person's own notification settings
+    "notification_settings": ("GET", 302, 200, 200, 200, 200, 200),
 }
 
 # Form fields an allowed person would send (so an allowed POST reaches the workflow).

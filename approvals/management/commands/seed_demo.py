@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from approvals.models import InternalDomain, SenderIdentity
+from approvals.models import InternalDomain, SenderIdentity, UserProfile
 from approvals.roles import Role
 
 DEMO_USERS = [
@@ -46,6 +46,8 @@ class Command(BaseCommand):
             else:
                 user = User.objects.create_user(username, f"{username}@example.jp", password)
             user.groups.set([groups[role] for role in roles])
+            # The demo drafter sends to lists of its own choosing: out of trial mode from the start.
+            UserProfile.objects.filter(user=user).update(trial_mode=False)
             created.append((username, password))
         if created:
             self.stdout.write("Demo users (shown once, keep them):")
