@@ -3,11 +3,11 @@
 import re
 
 import pytest
-from approvals.guards.messages import EMAIL
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from approvals.guards.address_index import EMAIL
 from approvals.text_scan import ADDRESS, AddressPattern
 
 TEXT = st.text(alphabet=st.sampled_from("ab1.-_+'@%40 xy.z\n"), max_size=200)
