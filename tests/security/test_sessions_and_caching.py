@@ -143,7 +143,7 @@ def test_a_subject_template_with_a_line_break_is_refused_at_preflight_through_th
     campaign = draft_campaign(drafter, sender, members(2), subject="{{氏名}} 様\r\nBcc: evil@example.org")
     client = client_for(drafter)
     page = client.get(reverse("campaign_edit", args=[campaign.pk]))
-    assert "message.subject_line_break" in {f.code for f in page.context["findings"]}
+    assert "message.subject_line_break" in {f["code"] for f in page.context["findings"]}
     response = client.post(reverse("campaign_submit", args=[campaign.pk]), follow=True)
     assert response.status_code == 200
     campaign.refresh_from_db()
