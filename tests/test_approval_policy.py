@@ -117,7 +117,9 @@ def test_each_threshold_and_its_reason(drafter, sender):
     chosen = policy(external_domains_above=1, any_attachment=True, finding_codes="list.similar*\n",
                     senders=[sender])
     rows = [*members(2, "a.example.com"), *members(2, "b.example.org"), *members(1, "city.example.jp")]
-    rows[1]["メールアドレス"] = rows[0]["メールアドレス"].replace("member", "membar")
+    # One person twice: the same name and member number on two near addresses.
+    rows[0].update({"氏名": "重野 一郎", "会員番号": "M777777"})
+    rows[1] = {**rows[0], "メールアドレス": rows[0]["メールアドレス"].replace("member", "membar")}
     campaign = submitted_campaign(drafter, sender, rows,
                                   attachments=[("kaiho.pdf", NEWSLETTER_PDF, "application/pdf")])
     assert any(f["code"] == "list.similar_addresses" for f in campaign.findings)
@@ -140,7 +142,7 @@ def test_each_threshold_and_its_reason(drafter, sender):
 
 def test_a_chosen_acknowledge_finding_needs_two_approvals(drafter, sender):
     rows = members(3)
-    rows[1]["メールアドレス"] = rows[0]["メールアドレス"].replace("member", "membar")
+    rows[1] = {**rows[0], "メールアドレス": rows[0]["メールアドレス"].replace("member", "membar")}
     campaign = submitted_campaign(drafter, sender, rows)
     acknowledge = [f["code"] for f in campaign.findings if f["severity"] == "acknowledge"]
     assert acknowledge, "the near-identical address must be acknowledged"

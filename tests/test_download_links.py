@@ -129,7 +129,7 @@ def test_the_recipient_confirms_their_address_then_downloads(sent, esp):
     assert page.status_code == 200
     text = page.content.decode()
     assert "kaiho-11.pdf" in text and address not in text
-    assert page["Cache-Control"] == "no-store"
+    assert "no-store" in page["Cache-Control"]
 
     wrong = client.post(path, {"address": rows[0]["メールアドレス"]})
     assert wrong.status_code == 200
@@ -145,7 +145,7 @@ def test_the_recipient_confirms_their_address_then_downloads(sent, esp):
     assert response["Content-Disposition"].startswith("attachment;")
     assert "kaiho-11.pdf" in response["Content-Disposition"]
     assert response["X-Content-Type-Options"] == "nosniff"
-    assert response["Cache-Control"] == "no-store"
+    assert "no-store" in response["Cache-Control"]
 
     delivery = Delivery.objects.get(campaign=campaign, email=address)
     assert list(delivery.downloads.order_by("id").values_list("outcome", flat=True)) == [

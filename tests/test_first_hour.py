@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _message(campaign, sender, **typed):
     """What the edit page's message form posts."""
     return {"name": campaign.name, "sender": sender.pk, "recipient_mode": "individual", "subject": "",
-            "body_text": "", "body_html": "", **typed}
+            "body_text": "", "body_html": "", "kind": "notice", "attachment_delivery": "attach", **typed}
 
 
 # --- Submit saves what was typed ------------------------------------------------------------

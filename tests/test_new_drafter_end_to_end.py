@@ -30,7 +30,7 @@ def test_trial_drafter_internal_campaign_with_a_second_approver_is_sent_by_the_w
     page.post(reverse("campaign_edit", args=[campaign.pk]), {
         "name": campaign.name, "sender": sender.pk, "recipient_mode": "individual",
         "subject": "{{氏名}} 様 研修のお知らせ", "body_text": "{{氏名}} 様\n個人情報の取り扱い研修を行います。",
-        "body_html": ""})
+        "body_html": "", "kind": "notice", "attachment_delivery": "attach"})
 
     refused = page.post(reverse("campaign_submit", args=[campaign.pk]), follow=True).content.decode()
     assert "trial mode" in refused

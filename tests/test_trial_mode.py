@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from approvals import workflow
-from approvals.models import AuditEvent, Campaign, InternalDomain, UserProfile
+from approvals.models import AuditEvent, Campaign, Contributor, InternalDomain, UserProfile
 from approvals.profiles import profile_of
 from approvals.roles import Role
 from approvals.trial_mode import set_trial_mode
@@ -58,6 +58,8 @@ def test_internal_and_seed_addresses_may_be_sent(newcomer, reviewer, internal, s
 
 def test_an_editor_in_trial_puts_the_campaign_in_trial(drafter, newcomer, internal, sender):
     campaign = draft_campaign(drafter, sender, members(2, "example.com"))
+    # Only a campaign's own drafters edit it; the newcomer is one of them (as after a hand-over).
+    Contributor.objects.create(campaign=campaign, user=newcomer)
     workflow.update_message(campaign, newcomer, subject="{{氏名}} 様 ご案内")
     with pytest.raises(workflow.SubmissionBlocked) as blocked:
         workflow.submit(campaign, drafter)

@@ -98,7 +98,7 @@ def test_the_link_in_the_text_shows_a_confirmation_page_first(newsletter, esp):
     text = page.content.decode()
     assert 'id="unsubscribe-form"' in text and "配信停止" in text
     assert address not in text
-    assert page["Cache-Control"] == "no-store"
+    assert "no-store" in page["Cache-Control"]
     assert not Suppression.objects.exists()
     done = Client().post(path, ONE_CLICK)
     assert done.status_code == 200 and 'id="unsubscribed"' in done.content.decode()

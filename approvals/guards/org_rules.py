@@ -93,13 +93,16 @@ class _Texts:
 
 
 def _extracted_text(attachment) -> str | None:
-    """The text the attachment guard sees; None when it cannot be read (that guard reports it)."""
+    """The text the attachment guard sees; None when it cannot be read (that guard reports it).
+
+    ``attachment`` is the context's ``AttachmentFile``: its bytes were read once for every check.
+    """
+    if attachment.data is None:
+        return None
     try:
-        with attachment.file.open("rb") as stream:
-            data = stream.read()
-        return inspect_attachment(attachment.filename, data,
+        return inspect_attachment(attachment.filename, attachment.data,
                                   max_bytes=settings.MAILGUARD["MAX_ATTACHMENT_BYTES"]).text
-    except (OSError, ValueError, AttachmentRefused):
+    except (ValueError, AttachmentRefused):
         return None
 
 

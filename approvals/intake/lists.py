@@ -367,7 +367,8 @@ def _check_archive(data: bytes, max_bytes: int) -> None:
     """Refuse zip bombs and XML with a DTD before openpyxl unpacks anything."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
+        # NotImplementedError: a zip feature Python does not read (a newer version, another method).
         raise ListError(_invalid_xlsx_message()) from exc
     with archive:
         members = archive.infolist()

@@ -128,6 +128,7 @@ def test_auditor_list_costs_the_same_queries_for_more_and_bigger_campaigns(
         client_for, auditor, drafter, reviewer, sender, esp):
     client = client_for(auditor)
     _history(drafter, reviewer, sender, 1, 2)
+    _queries(client, reverse("audit_campaigns"))  # the first request of a session does some once-only work
     small = len(_queries(client, reverse("audit_campaigns")))
     _history(drafter, reviewer, sender, 3, 25)
     assert len(_queries(client, reverse("audit_campaigns"))) == small

@@ -41,7 +41,7 @@ def test_ledger_export_streams_in_chunks_with_one_row_per_delivery(client_for, a
     assert {row[1] for row in table[1:]} == {"Accepted by the ESP"}
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == f'attachment; filename="campaign-{campaign.pk}-deliveries.csv"'
-    assert response["Cache-Control"] == "no-store" and response["X-Content-Type-Options"] == "nosniff"
+    assert "no-store" in response["Cache-Control"] and response["X-Content-Type-Options"] == "nosniff"
 
 
 def test_ledger_export_neutralises_formulas_in_every_column(client_for, auditor, drafter, reviewer, sender):
@@ -68,7 +68,7 @@ def test_incident_report_csv_streams_too(client_for, auditor, drafter, reviewer,
     send_all(campaign.pk)
     response = client_for(auditor).get(reverse("audit_incident_report_csv", args=[campaign.pk]))
     chunks, text = _read(response)
-    assert chunks[0] == exports.BOM and response["Cache-Control"] == "no-store"
+    assert chunks[0] == exports.BOM and "no-store" in response["Cache-Control"]
     assert "Persons affected" in text and campaign.approved_hash in text
 
 
