@@ -14,6 +14,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import CharField, Count, Exists, Func, OuterRef, QuerySet, Value
 from django.db.models.functions import Lower
 
+from .. import timeline
 from ..delivery import ledger
 from ..models import AuditEvent, Campaign, Delivery, Recipient, email_domain
 
@@ -150,6 +151,11 @@ def unsent_to(address: str) -> list[Recipient]:
 
 
 def account_changes_page(number) -> Page:
-    """Audit events that belong to no campaign (accounts, roles, senders, domains), newest first."""
+    """Audit events that belong to no campaign (accounts, roles, senders, domains), newest first,
+    each with its label in words."""
     events = AuditEvent.objects.filter(campaign__isnull=True).order_by("-id")
-    return Paginator(events, DELIVERIES_PER_PAGE).get_page(number)
+    page = Paginator(events, DELIVERIES_PER_PAGE).get_page(number)
+    page.object_list = list(page.object_list)
+    for event in page.object_list:
+        event.label = timeline.label(event.action)
+    return page

@@ -4,7 +4,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
 
-from .. import guards, selectors
+from .. import selectors, workflow
 from ..guards.texts import displayed, item_columns
 from ..roles import Role
 from .common import role_required
@@ -16,7 +16,7 @@ ITEMS_PER_PAGE = 100
 def finding_items(request, pk: int, key: str):
     campaign = selectors.campaign_for(request.user, pk)
     # A draft's findings are those of its current content; a submitted campaign's are the stored ones.
-    findings = displayed(guards.run_preflight(campaign) if campaign.is_editable else campaign.findings)
+    findings = displayed(workflow.current_findings(campaign) if campaign.is_editable else campaign.findings)
     finding = next((f for f in findings if f["key"] == key), None)
     if finding is None:
         raise Http404
