@@ -50,6 +50,10 @@ def _domain_is_valid(domain: str) -> bool:
     return True
 
 
+# RFC 5321 (with RFC 3696's erratum): no address is longer, in characters or in UTF-8 octets.
+MAX_ADDRESS_LENGTH = 254
+
+
 def is_valid_address(email: str) -> bool:
     """email-validator's verdict (syntax only, internationalised domains allowed), faster.
 
@@ -58,6 +62,8 @@ def is_valid_address(email: str) -> bool:
     else (quotes, non-ASCII, Punycode, lengths near a limit) goes through
     ``validate_email`` as a whole.
     """
+    if len(email) > MAX_ADDRESS_LENGTH:
+        return False  # what email-validator says too, after reading every character (a 200 KB cell: 1 s)
     local, at, domain = email.rpartition("@")
     if (at and len(email) <= 254 and len(local) <= 64 and domain.isascii() and "xn--" not in domain.lower()
             and _PLAIN_LOCAL.match(local)):

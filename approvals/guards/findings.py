@@ -17,6 +17,7 @@ from enum import StrEnum
 
 EXAMPLES_IN_TEXT = 3  # examples quoted in a finding's sentence; the rest are in its items
 ROWS_IN_TEXT = 10  # row numbers quoted in a sentence before "…"
+QUOTE_MAX = 256  # characters of one quoted value: longer than any valid address (254)
 
 
 class Severity(StrEnum):
@@ -40,6 +41,10 @@ class Finding:
         examples = self.params.get("examples")
         if examples is not None and len(examples) > EXAMPLES_IN_TEXT:
             object.__setattr__(self, "params", {**self.params, "examples": list(examples[:EXAMPLES_IN_TEXT])})
+        # A quoted cell can be as long as the upload (one 45 MB "address"): findings are stored
+        # and drawn on pages, so each quote keeps its start only.
+        object.__setattr__(self, "params", clipped(self.params))
+        object.__setattr__(self, "items", tuple(tuple(clipped(cell) for cell in item) for item in self.items))
 
     @property
     def key(self) -> str:
@@ -66,6 +71,17 @@ class Finding:
             "items": [list(item) for item in self.items],
             "key": self.key,
         }
+
+
+def clipped(value):
+    """``value`` with every string longer than ``QUOTE_MAX`` cut to that length and "…"."""
+    if isinstance(value, str):
+        return value if len(value) <= QUOTE_MAX else value[:QUOTE_MAX] + "…"
+    if isinstance(value, list | tuple):
+        return type(value)(clipped(item) for item in value)
+    if isinstance(value, dict):
+        return {key: clipped(item) for key, item in value.items()}
+    return value
 
 
 def finding_key(code: str, rows, files) -> str:

@@ -155,6 +155,9 @@ def _series(locals_: list[str]):
     return family
 
 
+MAX_LOCAL_PART = 64
+
+
 def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
     first: dict[str, Row] = {}  # one row per mailbox: duplicates are addresses_are_unique's business
     for row in ctx.rows:
@@ -164,7 +167,9 @@ def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
     by_domain: dict[str, list[str]] = defaultdict(list)
     for key in first:
         local, domain = key.rsplit("@", 1)
-        if len(local) >= MIN_LOCAL_PART:
+        # A local part over 64 characters is no address (RFC 5321; addresses_are_valid blocks it),
+        # and its deletion neighbourhood would cost its length squared.
+        if MIN_LOCAL_PART <= len(local) <= MAX_LOCAL_PART:
             by_domain[domain].append(local)
     pairs = []
     shared = _SharedValues(ctx)

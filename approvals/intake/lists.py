@@ -157,6 +157,9 @@ def read_recipient_list(
 
 # --- Rules shared by all formats ------------------------------------------------
 
+# A header wider than this is refused: far more than any member list has (Excel allows 16,384).
+MAX_COLUMNS = 1_000
+
 _Tabulated = tuple[list[str], list[dict[str, str]], list[int], str]
 
 
@@ -217,6 +220,13 @@ def _header(cells: list[str]) -> list[str]:
         raise ListError(
             _("The header row names these columns more than once: %(names)s. Column names "
               "must be unique.") % {"names": shown}
+        )
+    if len(cells) > MAX_COLUMNS:
+        # Nobody reviews a message against thousands of columns, and every page would list them.
+        raise ListError(
+            _("The list has %(count)s columns; a recipient list may have at most %(limit)s. Delete the "
+              "columns the message does not need and upload it again.")
+            % {"count": f"{len(cells):,}", "limit": f"{MAX_COLUMNS:,}"}
         )
     return cells
 
