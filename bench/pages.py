@@ -322,6 +322,7 @@ def seed_users() -> dict:
     from django.contrib.auth import get_user_model
 
     from approvals.management.commands.seed_demo import ensure_groups
+    from approvals.models import UserProfile
     from approvals.roles import Role
 
     groups = ensure_groups()
@@ -330,6 +331,8 @@ def seed_users() -> dict:
     def make(name: str, role: Role):
         user = users.create_user(name, f"{name}@city.example.jp", "bench-" + name)
         user.groups.set([groups[role]])
+        # New accounts start in trial mode (internal addresses only); the bench's people send to members.
+        UserProfile.objects.filter(user=user).update(trial_mode=False)
         return user
 
     return {

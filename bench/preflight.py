@@ -103,11 +103,12 @@ def run(rows: int, kind: str) -> None:
     from approvals.guards.context import PreflightContext
     from approvals.intake.lists import read_recipient_list
     from approvals.management.commands.seed_demo import ensure_groups
-    from approvals.models import SenderIdentity
+    from approvals.models import SenderIdentity, UserProfile
     from approvals.roles import Role
 
     drafter = get_user_model().objects.create_user("bench-drafter", "drafter@example.jp", "bench-password")
     drafter.groups.set([ensure_groups()[Role.DRAFTER]])
+    UserProfile.objects.filter(user=drafter).update(trial_mode=False)  # new accounts start in trial mode
     sender = SenderIdentity.objects.create(display_name="市民サービス課", email="service@city.example.jp")
 
     data = member_csv(rows, kind)
