@@ -311,8 +311,9 @@ def _append_events(campaign, events) -> None:
     for at, actor, action, content_hash, details in events:
         event = AuditEvent(created_at=at, actor=actor, actor_name=actor.get_username() if actor else "system",
                            action=action, campaign=campaign, content_hash=content_hash,
-                           details=json.loads(json.dumps(details, default=str)), prev_hash=_chain["prev"])
-        event.hash = audit._event_hash(event.prev_hash, audit._hashed_fields(event))
+                           details=json.loads(json.dumps(details, default=str)), prev_hash=_chain["prev"],
+                           scheme=audit.Scheme.HMAC_SHA256)
+        event.hash = audit._event_hash(event.prev_hash, audit._hashed_fields(event), event.scheme)
         _chain["prev"] = event.hash
         rows.append(event)
     AuditEvent.objects.bulk_create(rows)
