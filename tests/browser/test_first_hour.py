@@ -4,7 +4,7 @@ reads From and To as the recipient will, and the timeline speaks Japanese and En
 import pytest
 
 from approvals.models import Campaign
-from tests.browser.test_journey import cp932_csv
+from tests.browser.test_journey import type_a_draft
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.browser
@@ -12,16 +12,7 @@ pytestmark = pytest.mark.browser
 
 def draft_without_saving(page) -> None:
     """Upload the list, pick the sender, type subject and body, and never press Save."""
-    page.click("#new-campaign")
-    page.fill("input[name=name]", "会報 12月号")
-    page.click("#create-form button[type=submit]")
-    page.set_input_files("#list-form input[type=file]", files=[
-        {"name": "会員名簿.csv", "mimeType": "text/csv", "buffer": cp932_csv()}])
-    page.click("#list-form button[type=submit]")
-    page.wait_for_selector("text=taro.yamada@example.com")
-    page.select_option("#message-form select[name=sender]", label="市役所 広報課 <koho@city.example.jp>")
-    page.fill("#message-form input[name=subject]", "{{氏名}} 様 会報12月号のお知らせ")
-    page.fill("#message-form textarea[name=body_text]", "{{氏名}} 様\n\n12月号をお送りします。")
+    type_a_draft(page, "会報 12月号", "{{氏名}} 様 会報12月号のお知らせ", "{{氏名}} 様\n\n12月号をお送りします。")
 
 
 def test_submit_without_save_keeps_the_typed_message(new_page, live_server, drafter, sender):

@@ -28,17 +28,22 @@ def cp932_csv() -> bytes:
     return buffer.getvalue().encode("cp932")
 
 
-def draft_and_submit(page) -> int:
+def type_a_draft(page, name: str, subject: str, body: str) -> None:
+    """Create a campaign, upload the members' list, pick the sender and type the message (unsaved)."""
     page.click("#new-campaign")
-    page.fill("input[name=name]", "会報 11月号")
+    page.fill("input[name=name]", name)
     page.click("#create-form button[type=submit]")
     page.set_input_files("#list-form input[type=file]", files=[
         {"name": "会員名簿.csv", "mimeType": "text/csv", "buffer": cp932_csv()}])
     page.click("#list-form button[type=submit]")
     page.wait_for_selector("text=taro.yamada@example.com")
     page.select_option("#message-form select[name=sender]", label="市役所 広報課 <koho@city.example.jp>")
-    page.fill("#message-form input[name=subject]", "{{氏名}} 様 会報のお知らせ")
-    page.fill("#message-form textarea[name=body_text]", "{{氏名}} 様\n\n11月号をお送りします。")
+    page.fill("#message-form input[name=subject]", subject)
+    page.fill("#message-form textarea[name=body_text]", body)
+
+
+def draft_and_submit(page) -> int:
+    type_a_draft(page, "会報 11月号", "{{氏名}} 様 会報のお知らせ", "{{氏名}} 様\n\n11月号をお送りします。")
     page.click("#message-form button[type=submit]")
     page.set_input_files("#attachment-form input[type=file]", files=[
         {"name": "kaiho-11.pdf", "mimeType": "application/pdf", "buffer": PDF}])

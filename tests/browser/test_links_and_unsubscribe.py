@@ -5,7 +5,7 @@ unsubscribes; the drafter stops all downloads; the auditor reads who downloaded 
 import pytest
 
 from approvals.models import Campaign, Suppression
-from tests.browser.test_journey import MEMBERS, cp932_csv
+from tests.browser.test_journey import MEMBERS, type_a_draft
 from tests.conftest import sign_in, wait_for
 from tests.links_helpers import PDF, download_paths, unsubscribe_path
 
@@ -13,18 +13,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.worker]
 
 
 def draft_newsletter_with_links(page) -> int:
-    page.click("#new-campaign")
-    page.fill("input[name=name]", "会報 12月号")
-    page.click("#create-form button[type=submit]")
-    page.set_input_files("#list-form input[type=file]", files=[
-        {"name": "会員名簿.csv", "mimeType": "text/csv", "buffer": cp932_csv()}])
-    page.click("#list-form button[type=submit]")
-    page.wait_for_selector("text=taro.yamada@example.com")
-    page.select_option("#message-form select[name=sender]", label="市役所 広報課 <koho@city.example.jp>")
+    type_a_draft(page, "会報 12月号", "{{氏名}} 様 会報12月号", "{{氏名}} 様\n\n12月号をお届けします。")
     page.check("#message-form input[name=kind][value=newsletter]")
     page.check("#message-form input[name=attachment_delivery][value=links]")
-    page.fill("#message-form input[name=subject]", "{{氏名}} 様 会報12月号")
-    page.fill("#message-form textarea[name=body_text]", "{{氏名}} 様\n\n12月号をお届けします。")
     page.click("#message-form button[type=submit]")
     page.set_input_files("#attachment-form input[type=file]", files=[
         {"name": "kaiho-12.pdf", "mimeType": "application/pdf", "buffer": PDF}])
