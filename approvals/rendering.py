@@ -5,6 +5,7 @@ what was reviewed is what leaves. The recipient field mode is applied here and
 only here: the drafter picks a mode, the code writes the headers (incident 8).
 """
 
+import functools
 from dataclasses import dataclass, field
 from email import policy
 from email.errors import HeaderParseError
@@ -68,7 +69,12 @@ def recipient_address(recipient: Recipient) -> str:
 
 def sender_address(campaign: Campaign) -> str:
     """From: the name and address frozen at submission (while drafting, the chosen identity's)."""
-    name, address = campaign.sender_values()
+    return _formatted_address(*campaign.sender_values())
+
+
+@functools.lru_cache(maxsize=64)
+def _formatted_address(name: str, address: str) -> str:
+    # The same From for every message of a campaign: encoded once, not once per recipient.
     return formataddr((name, address))
 
 

@@ -54,7 +54,8 @@ def configure(esp) -> dict[str, str]:
         "MAILGUARD_HOLD_SECONDS": "0",
         "MAILGUARD_RATE_PER_SECOND": "0",
         "MAILGUARD_SEND_BATCH_SIZE": str(ESP_BATCH),
-        "MAILGUARD_SEND_PARALLELISM": "4",
+        # One batch task per worker thread: every thread has a campaign's batch to send.
+        "MAILGUARD_SEND_PARALLELISM": str(WORKERS * CONCURRENCY),
         "MAILGUARD_CELERY_QUEUE": "bench",
         "MAILGUARD_LOG_LEVEL": "WARNING",
         "DJANGO_SETTINGS_MODULE": "bench.settings",

@@ -319,8 +319,10 @@ MAILGUARD = {
     "CANARY_SIZE": env_int("MAILGUARD_CANARY_SIZE", 0),
     # Seed addresses of the organisation that get a copy of the first message before anyone else.
     "SEED_ADDRESSES": env_list("MAILGUARD_SEED_ADDRESSES"),
-    # The campaign's state is re-read every N messages, so pause and cancel act within a batch.
-    "STATE_CHECK_EVERY": env_int("MAILGUARD_STATE_CHECK_EVERY", 10),
+    # Every N messages a worker writes what was accepted and re-reads the campaign's state, so pause
+    # and cancel act within a batch; a worker killed in between leaves at most N accepted messages
+    # unrecorded, which the sweep shows as in doubt (an ESP batch call is one such write per call).
+    "STATE_CHECK_EVERY": env_int("MAILGUARD_STATE_CHECK_EVERY", 25),
     # listmonk's idea: after this many failures in a row the campaign pauses itself and says why.
     "AUTO_PAUSE_AFTER_FAILURES": env_int("MAILGUARD_AUTO_PAUSE_AFTER_FAILURES", 20),
     # A delivery claimed by a worker that never reported back is "in doubt" after this.

@@ -70,7 +70,8 @@ def _send_seed_copies(campaign: Campaign) -> None:
 
 
 def send_batch(campaign_id: int) -> BatchReport:
-    campaign = Campaign.objects.select_related("sender").get(pk=campaign_id)
+    # The preflight's findings can be large and sending never reads them: not loaded for every batch.
+    campaign = Campaign.objects.select_related("sender").defer("findings").get(pk=campaign_id)
     if campaign.state != State.SENDING or not send_window.is_open():
         # Outside the send window the chain stops; the beat sweep picks it up when the window opens.
         return BatchReport(0, None)

@@ -74,17 +74,44 @@ def create(campaign_id: int, recipients: Iterable[tuple[int, str]], message_id_f
     ``message_id_for(key)`` makes each delivery's Message-ID. Call inside the approval's transaction.
     """
     count = 0
-    batch: list[Delivery] = []
+    batch: list[tuple[int, str, str]] = []
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
     for recipient_id, email in recipients:
-        batch.append(Delivery(campaign_id=campaign_id, recipient_id=recipient_id, email=email,
-                              message_id=message_id_for(uuid.uuid4().hex)))
-        if len(batch) >= 2000:
-            count += len(Delivery.objects.bulk_create(batch))
+        batch.append((recipient_id, email, message_id_for(uuid.uuid4().hex)))
+        if len(batch) >= _INSERT_ROWS:
+            count += _insert_pending(campaign_id, batch, now)
             batch.clear()
-    count += len(Delivery.objects.bulk_create(batch))
+    count += _insert_pending(campaign_id, batch, now)
     DeliveryCounts.objects.update_or_create(
         campaign_id=campaign_id, defaults={status: 0 for status in Status.values} | {Status.PENDING: count})
     return count
+
+
+# Rows per INSERT: 4 parameters each stays far below SQLite's limit of 32,766.
+_INSERT_ROWS = 2000
+# Every other column of a new delivery: the model's defaults, written as SQL literals.
+_NEW_DELIVERY = {"status": f"'{Status.PENDING}'", "attempts": "0", "esp_message_id": "''", "error": "''",
+                 "claim_token": "''", "tracking_status": "''", "tracking_detail": "''"}
+
+
+def _insert_pending(campaign_id: int, batch: list[tuple[int, str, str]], now) -> int:
+    """One multi-row INSERT of pending deliveries.
+
+    Written out because bulk_create prepares all 17 fields of every row in Python, which
+    made approving 10,000 recipients take seconds; here only what differs per row is a
+    parameter.
+    """
+    if not batch:
+        return 0
+    meta, quote = Delivery._meta, connection.ops.quote_name
+    names = ["campaign", "recipient", "email", "message_id", "updated_at", *_NEW_DELIVERY]
+    columns = ", ".join(quote(meta.get_field(name).column) for name in names)
+    row = f"({int(campaign_id)}, %s, %s, %s, %s, {', '.join(_NEW_DELIVERY.values())})"
+    values = [value for recipient_id, email, message_id in batch for value in (recipient_id, email, message_id, now)]
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(batch))}",
+                       values)
+    return len(batch)
 
 
 def kept_counts(campaign_ids: Iterable[int]) -> dict[int, dict[str, int]]:

@@ -28,6 +28,8 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.core.mail.message import sanitize_address
 from django.core.mail.utils import DNS_NAME
 
+from .wire import message_bytes
+
 # "Service not available, closing transmission channel": the session is over.
 CLOSING = 421
 
@@ -191,9 +193,9 @@ class EmailBackend(BaseEmailBackend):
         when no session can be had (nothing was sent).
         """
         encoding = message.encoding or settings.DEFAULT_CHARSET
-        envelope_from = _envelope_address(message.from_email, encoding)
-        envelope_to = {address: _envelope_address(address, encoding) for address in recipients}
-        payload = _dot_stuffed(message.message().as_bytes(linesep="\r\n"))
+        envelope_from = _envelope_path(message.from_email, encoding)
+        envelope_to = {address: _envelope_path(address, encoding) for address in recipients}
+        payload = _dot_stuffed(message_bytes(message))
         try:
             return self._transaction(envelope_from, envelope_to, payload)
         except _SessionLost:
@@ -218,8 +220,8 @@ class EmailBackend(BaseEmailBackend):
         session, reset = self._ready_session()
         mail_options = " BODY=8BITMIME" if session.has_extn("8bitmime") else ""
         commands = [("RSET", Phase.MAIL)] if reset else []
-        commands.append((f"MAIL FROM:{smtplib.quoteaddr(envelope_from)}{mail_options}", Phase.MAIL))
-        commands.extend((f"RCPT TO:{smtplib.quoteaddr(rcpt)}", Phase.RCPT) for rcpt in envelope_to.values())
+        commands.append((f"MAIL FROM:{envelope_from}{mail_options}", Phase.MAIL))
+        commands.extend((f"RCPT TO:{rcpt}", Phase.RCPT) for rcpt in envelope_to.values())
         commands.append(("DATA", Phase.DATA))
         replies = self._envelope_replies(commands, pipelined=session.has_extn("pipelining"))
         if reset:
@@ -335,11 +337,11 @@ _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9.-]+")
 
 
 @functools.lru_cache(maxsize=1024)
-def _envelope_address(address: str, encoding: str) -> str:
-    """The address as the envelope needs it; plain ASCII addresses (nearly all) skip Django's parser."""
+def _envelope_path(address: str, encoding: str) -> str:
+    """``<address>`` as MAIL FROM and RCPT TO need it; plain ASCII addresses (nearly all) skip the parsers."""
     if _PLAIN_ADDRESS.fullmatch(address):
-        return address
-    return sanitize_address(address, encoding)
+        return f"<{address}>"
+    return smtplib.quoteaddr(sanitize_address(address, encoding))
 
 
 def _positive(code: int | None) -> bool:

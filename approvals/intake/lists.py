@@ -34,6 +34,7 @@ from pathlib import PurePath
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
 from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 
@@ -61,7 +62,8 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 _UNTYPABLE = re.compile("[\ufffd\x00\x1b\x80-\x9f\uf8f0-\uf8f3]")
 # UTF-8 half-width katakana (EF BD xx, EF BE xx) read as CP932: the EF byte is lost
 # or becomes "・", the next is ｽ or ｾ, so every other character is ｽ or ｾ.
-_HALFWIDTH_AS_CP932 = re.compile("(?:・?[ｽｾ][^\x00-\x7f]){3,}")
+# (The first repetition is written out so the regex engine can skip ahead to ・, ｽ or ｾ.)
+_HALFWIDTH_AS_CP932 = re.compile("(?:・[ｽｾ]|[ｽｾ])[^\x00-\x7f](?:・?[ｽｾ][^\x00-\x7f]){2,}")
 # Excel's round trip of UTF-8 opened as CP932: each unreadable byte is shown as
 # "・" (81 45) and saved as such, which makes the file valid UTF-8 again, with a
 # character ending in byte 0x81 followed by "E" wherever that happened
@@ -77,6 +79,8 @@ _LATIN_BYTE = {chr(b): b for b in range(0x80, 0x100)} | {
 _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
+# What the csv module says when a cell passes csv.field_size_limit (its wording since Python 2).
+_FIELD_LIMIT = re.compile(r"field larger than field limit")
 
 _ADDRESS_NAME = re.compile(r"mail|メール|アドレス")
 _NAME_EXACT = re.compile(r"(?:お?名前|氏名|宛名|姓名|フルネーム|(?:full|display)?[ _-]?name)")
@@ -159,6 +163,9 @@ def read_recipient_list(
 
 # A header wider than this is refused: far more than any member list has (Excel allows 16,384).
 MAX_COLUMNS = 1_000
+# Excel's own limit for one cell. A longer value cannot have been saved from a spreadsheet as it
+# is, and no merge field needs one: it is refused before anything else reads it.
+MAX_CELL_CHARS = 32_767
 
 _Tabulated = tuple[list[str], list[dict[str, str]], list[int], str]
 
@@ -167,7 +174,7 @@ def _tabulate(
     records: Iterable[list[str]], max_rows: int
 ) -> tuple[list[str], list[dict[str, str]], list[int]]:
     """Header, row dicts and Excel row numbers from raw rows (one per spreadsheet row)."""
-    numbered = ((number, _clean(cells)) for number, cells in enumerate(records, start=1))
+    numbered = ((number, _clean(_within_cell_limit(cells, number))) for number, cells in enumerate(records, start=1))
     columns = next((_header([_normalise(cell) for cell in cells]) for _number, cells in numbered if cells), None)
     if columns is None:
         raise ListError(
@@ -188,6 +195,22 @@ def _tabulate(
             % {"count": count, "limit": max_rows}
         )
     return columns, rows, row_numbers
+
+
+def _within_cell_limit(cells: list[str], number: int) -> list[str]:
+    for index, cell in enumerate(cells, start=1):
+        if len(cell) > MAX_CELL_CHARS:
+            raise ListError(_cell_too_long_message(number, get_column_letter(index)))
+    return cells
+
+
+def _cell_too_long_message(row: int, column: str = "") -> str:
+    where = (_("Row %(row)d, column %(column)s") % {"row": row, "column": column} if column
+             else _("Row %(row)d") % {"row": row})
+    return _(
+        "%(where)s holds a value longer than a spreadsheet cell can hold (%(limit)s characters). This is "
+        "not a recipient list as Excel saves it: check that you chose the right file, or shorten the value."
+    ) % {"where": where, "limit": f"{MAX_CELL_CHARS:,}"}
 
 
 def _normalise(value: str) -> str:
@@ -248,18 +271,15 @@ def _megabytes(size: int) -> str:
 
 
 def _read_csv(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
-    # One cell may be as long as the upload allows (a note pasted into a cell); the csv
-    # module's default of 128 KB would call such a file broken quoting.
-    csv.field_size_limit(max(csv.field_size_limit(), max_bytes))
-    text, encoding = _decode(data)
-    return (*_tabulate(_csv_records(text), max_rows), encoding)
-
-
-def _decode(data: bytes) -> tuple[str, str]:
+    # The csv module stops at the first cell longer than a spreadsheet's, before reading the rest of it.
+    csv.field_size_limit(MAX_CELL_CHARS)
     text, encoding = _decode_known(data) or _decode_guessed(data)
+    # The table first: its checks (cell length, row count, header) are cheap and refuse the
+    # absurd files at once, before the mojibake scan reads every line of the text.
+    table = _tabulate(_csv_records(text), max_rows)
     if _looks_garbled(text):
         raise ListError(_encoding_message())
-    return text, encoding
+    return (*table, encoding)
 
 
 def _decode_known(data: bytes) -> tuple[str, str] | None:
@@ -301,7 +321,20 @@ def _looks_garbled(text: str) -> bool:
     if _UNTYPABLE.search(text) or _HALFWIDTH_AS_CP932.search(text) or _ghost_dots(text):
         return True
     # Line by line, so rows pasted in from a differently encoded file are caught too.
-    return any(_line_looks_garbled(line) for line in text.splitlines() if not line.isascii())
+    return any(_line_looks_garbled(_checked_part(line)) for line in text.splitlines() if not line.isascii())
+
+
+# A line longer than this (a row of notes at the cell limit) is checked by the start of each cell:
+# a cell decoded with the wrong codec is garbled from its first character to its last.
+LONG_LINE = 8_192
+CELL_START = 1_024
+_ANY_DELIMITER = re.compile(f"[{_DELIMITERS}]")
+
+
+def _checked_part(line: str) -> str:
+    if len(line) <= LONG_LINE:
+        return line
+    return "\t".join(cell[:CELL_START] for cell in _ANY_DELIMITER.split(line))
 
 
 def _line_looks_garbled(line: str) -> bool:
@@ -341,6 +374,8 @@ def _csv_records(text: str) -> Iterator[list[str]]:
             number += 1
             yield cells
     except csv.Error as exc:
+        if _FIELD_LIMIT.match(str(exc)):
+            raise ListError(_cell_too_long_message(number + 1)) from exc
         # strict: an unclosed quote would otherwise swallow the rest of the file
         # into one cell and silently drop every row after it.
         raise ListError(
@@ -426,7 +461,7 @@ def _xlsx_records(workbook: Workbook) -> Iterator[list[str]]:
                 # A forged row number would otherwise make openpyxl yield
                 # billions of empty rows.
                 raise ListError(_invalid_xlsx_message())
-            cells = [_cell_text(value) for value in values]
+            cells = _within_cell_limit([_cell_text(value) for value in values], number)
             # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake.
             if _looks_garbled("\t".join(cells)):
                 raise ListError(_garbled_row_message(number))

@@ -155,6 +155,26 @@ def test_rows_pasted_in_from_a_file_with_another_encoding_are_refused():
     assert "could not be recognised" in refusal(("氏名,メール\n" + good + pasted).encode())
 
 
+@pytest.mark.parametrize("garbled", ["one cell", "the whole row"])
+def test_garbled_text_in_a_row_of_long_notes_is_refused(garbled):
+    # Rows longer than 8,192 characters are checked by the start of each cell.
+    # 15,000 characters: garbled, they are about 22,500 (CP932 reads each UTF-8 character as 1.5).
+    note = ("会員の皆様へ、いつもありがとうございます。" * 1_600)[:15_000]
+    row = f"山田太郎,taro@example.jp,{note}"
+    if garbled == "one cell":
+        row = "山田太郎,taro@example.jp," + note.encode().decode("cp932", "ignore")
+    else:
+        row = row.encode().decode("cp932", "ignore")
+    rows = f"氏名,メール,備考\n佐藤花子,hanako@example.jp,{note}\n{row}\n"
+    assert "could not be recognised" in refusal(rows.encode(), max_bytes=MB)
+
+
+def test_rows_of_long_notes_in_japanese_are_read():
+    note = ("会員の皆様へ、いつもありがとうございます。ＥメールはEで始まります。" * 1_000)[:32_767]
+    rows = "氏名,メール,備考\n" + "".join(f"佐藤花子{n},hanako{n}@example.jp,{note}\n" for n in range(20))
+    assert len(read(rows.encode(), max_bytes=4 * MB).rows) == 20
+
+
 def test_euc_jp_is_recognised_by_detection():
     table = read("なまえ,めーる\nやまだ たろう,taro@example.jp\n".encode("euc_jp"))
     assert table.rows == [{"なまえ": "やまだ たろう", "めーる": "taro@example.jp"}]
@@ -468,3 +488,38 @@ def test_name_column_is_guessed(columns, expected):
 def test_guesses_work_on_a_read_table():
     table = read("会員番号,お名前,メールアドレス\n1,山田太郎,taro@example.jp\n".encode("cp932"))
     assert (table.guess_address_column(), table.guess_name_column()) == ("メールアドレス", "お名前")
+
+
+# --- Cells longer than a spreadsheet holds ------------------------------------------
+
+
+def test_a_cell_at_excel_s_limit_is_kept_as_typed():
+    note = "メモ" * 16_383 + "!"  # 32,767 characters, the most one Excel cell holds
+    table = read(f"email,note\r\na@example.jp,{note}\r\n".encode(), max_bytes=MB)
+    assert table.rows[0]["note"] == note
+
+
+@pytest.mark.parametrize("where", ["header", "address", "last cell", "quoted with commas"])
+def test_a_cell_longer_than_excel_allows_is_refused_naming_its_row(where):
+    long = "a" * 32_768
+    data = {
+        "header": f"email,{long}\r\na@example.jp,x\r\n",
+        "address": f"name,email\r\n山田,{long}@example.jp\r\n",
+        "last cell": f"email,name,note\r\na@example.jp,A,ok\r\nb@example.jp,B,{long}\r\n",
+        "quoted with commas": f'email,note\r\na@example.jp,"{",".join([long[:100]] * 330)}"\r\n',
+    }[where]
+    message = refusal(data.encode(), max_bytes=MB)
+    row = {"header": 1, "address": 2, "last cell": 3, "quoted with commas": 2}[where]
+    assert message.startswith(f"Row {row} holds a value longer than a spreadsheet cell can hold (32,767 characters)")
+
+
+def test_a_workbook_cell_longer_than_excel_allows_is_refused_too():
+    # Neither Excel nor openpyxl writes one, so the cell is lengthened in the file itself
+    # (with text that does not compress like a zip bomb).
+    rng = random.Random(7)
+    text = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz") for _ in range(40_000))
+    workbook = xlsx([["email", "note"], ["a@example.jp", text[:30_000]]])
+    forged = rewrite_member(workbook, "xl/worksheets/sheet1.xml",
+                            lambda xml: xml.replace(text[:30_000].encode(), text.encode()))
+    message = refusal(forged, "list.xlsx")
+    assert message.startswith("Row 2, column B holds a value longer than a spreadsheet cell can hold (32,767")

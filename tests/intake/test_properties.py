@@ -162,7 +162,10 @@ def test_a_header_of_100000_columns_with_duplicates_names_a_few_of_them():
 
 
 def test_one_very_long_line_and_many_short_rows_are_read():
-    assert read_list("long.csv", ("note\r\n" + "あ" * 600_000 + "\r\n").encode())
+    # A line of 600,000 characters: twenty cells at Excel's limit of one cell are read, one cell is not.
+    cells = ",".join(["あ" * 30_000] * 20)
+    assert read_list("long.csv", (",".join(f"c{i}" for i in range(20)) + "\r\n" + cells + "\r\n").encode())
+    assert read_list("long.csv", ("note\r\n" + "あ" * 600_000 + "\r\n").encode()) is None
     table = read_list("many.csv", b"email\r\n" + b"a@example.jp\r\n" * 120_000)
     assert len(table.rows) == 120_000
 
