@@ -28,6 +28,7 @@ import zipfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -271,8 +272,6 @@ def _megabytes(size: int) -> str:
 
 
 def _read_csv(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
-    # The csv module stops at the first cell longer than a spreadsheet's, before reading the rest of it.
-    csv.field_size_limit(MAX_CELL_CHARS)
     text, encoding = _decode_known(data) or _decode_guessed(data)
     # The table first: its checks (cell length, row count, header) are cheap and refuse the
     # absurd files at once, before the mojibake scan reads every line of the text.
@@ -321,20 +320,7 @@ def _looks_garbled(text: str) -> bool:
     if _UNTYPABLE.search(text) or _HALFWIDTH_AS_CP932.search(text) or _ghost_dots(text):
         return True
     # Line by line, so rows pasted in from a differently encoded file are caught too.
-    return any(_line_looks_garbled(_checked_part(line)) for line in text.splitlines() if not line.isascii())
-
-
-# A line longer than this (a row of notes at the cell limit) is checked by the start of each cell:
-# a cell decoded with the wrong codec is garbled from its first character to its last.
-LONG_LINE = 8_192
-CELL_START = 1_024
-_ANY_DELIMITER = re.compile(f"[{_DELIMITERS}]")
-
-
-def _checked_part(line: str) -> str:
-    if len(line) <= LONG_LINE:
-        return line
-    return "\t".join(cell[:CELL_START] for cell in _ANY_DELIMITER.split(line))
+    return any(_line_looks_garbled(line) for line in text.splitlines() if not line.isascii())
 
 
 def _line_looks_garbled(line: str) -> bool:
@@ -370,7 +356,13 @@ def _csv_records(text: str) -> Iterator[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     number = 0
     try:
-        for cells in reader:
+        while True:
+            # The csv module stops at the first cell longer than a spreadsheet's, before reading the
+            # rest of it. Its limit is global to the process: set for each row read here, then put back.
+            with _csv_field_limit(MAX_CELL_CHARS):
+                cells = next(reader, None)
+            if cells is None:
+                return
             number += 1
             yield cells
     except csv.Error as exc:
@@ -383,6 +375,15 @@ def _csv_records(text: str) -> Iterator[list[str]]:
               "that is never closed joins all following rows into one cell.")
             % {"row": number + 1}
         ) from exc
+
+
+@contextmanager
+def _csv_field_limit(limit: int) -> Iterator[None]:
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 def _delimiter(text: str) -> str:

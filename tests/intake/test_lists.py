@@ -1,5 +1,6 @@
 """Reading recipient lists: encodings, mojibake, header/row rules, limits and unsafe workbooks."""
 
+import csv
 import datetime
 import hashlib
 import io
@@ -155,14 +156,15 @@ def test_rows_pasted_in_from_a_file_with_another_encoding_are_refused():
     assert "could not be recognised" in refusal(("氏名,メール\n" + good + pasted).encode())
 
 
-@pytest.mark.parametrize("garbled", ["one cell", "the whole row"])
+@pytest.mark.parametrize("garbled", ["one cell", "the whole row", "the end of a cell"])
 def test_garbled_text_in_a_row_of_long_notes_is_refused(garbled):
-    # Rows longer than 8,192 characters are checked by the start of each cell.
     # 15,000 characters: garbled, they are about 22,500 (CP932 reads each UTF-8 character as 1.5).
     note = ("会員の皆様へ、いつもありがとうございます。" * 1_600)[:15_000]
     row = f"山田太郎,taro@example.jp,{note}"
     if garbled == "one cell":
         row = "山田太郎,taro@example.jp," + note.encode().decode("cp932", "ignore")
+    elif garbled == "the end of a cell":  # typed text, then text pasted from a misread file
+        row = f"山田太郎,taro@example.jp,{note[:1_100]}" + note[:6_000].encode().decode("cp932", "ignore")
     else:
         row = row.encode().decode("cp932", "ignore")
     rows = f"氏名,メール,備考\n佐藤花子,hanako@example.jp,{note}\n{row}\n"
@@ -511,6 +513,14 @@ def test_a_cell_longer_than_excel_allows_is_refused_naming_its_row(where):
     message = refusal(data.encode(), max_bytes=MB)
     row = {"header": 1, "address": 2, "last cell": 3, "quoted with commas": 2}[where]
     assert message.startswith(f"Row {row} holds a value longer than a spreadsheet cell can hold (32,767 characters)")
+
+
+def test_the_csv_module_s_limit_is_put_back_after_a_list_is_read():
+    # The limit is global to the process: other CSV readers keep theirs.
+    before = csv.field_size_limit()
+    read(b"email\r\na@example.jp\r\n")
+    refusal(("email\r\n" + "a" * 40_000 + "\r\n").encode())
+    assert csv.field_size_limit() == before
 
 
 def test_a_workbook_cell_longer_than_excel_allows_is_refused_too():
