@@ -87,30 +87,34 @@ def create(campaign_id: int, recipients: Iterable[tuple[int, str]], message_id_f
     return count
 
 
-# Rows per INSERT: 4 parameters each stays far below SQLite's limit of 32,766.
-_INSERT_ROWS = 2000
-# Every other column of a new delivery: the model's defaults, written as SQL literals.
-_NEW_DELIVERY = {"status": f"'{Status.PENDING}'", "attempts": "0", "esp_message_id": "''", "error": "''",
-                 "claim_token": "''", "tracking_status": "''", "tracking_detail": "''"}
+# Rows per INSERT: with one parameter per column, far below SQLite's limit of 32,766 parameters.
+_INSERT_ROWS = 1000
 
 
 def _insert_pending(campaign_id: int, batch: list[tuple[int, str, str]], now) -> int:
-    """One multi-row INSERT of pending deliveries.
+    """One multi-row INSERT of pending deliveries: every column the model's default but these.
 
-    Written out because bulk_create prepares all 17 fields of every row in Python, which
-    made approving 10,000 recipients take seconds; here only what differs per row is a
-    parameter.
+    Written out because bulk_create builds and prepares a model instance for every row,
+    which made approving 10,000 recipients take seconds; here the defaults are prepared once.
     """
     if not batch:
         return 0
-    meta, quote = Delivery._meta, connection.ops.quote_name
-    names = ["campaign", "recipient", "email", "message_id", "updated_at", *_NEW_DELIVERY]
-    columns = ", ".join(quote(meta.get_field(name).column) for name in names)
-    row = f"({int(campaign_id)}, %s, %s, %s, %s, {', '.join(_NEW_DELIVERY.values())})"
-    values = [value for recipient_id, email, message_id in batch for value in (recipient_id, email, message_id, now)]
+    quote = connection.ops.quote_name
+    fields = [f for f in Delivery._meta.concrete_fields if not f.primary_key]
+    given = {"campaign": None, "recipient": None, "email": None, "message_id": None, "updated_at": now}
+    defaults = [given.get(f.name, f.get_db_prep_save(f.get_default(), connection)) for f in fields]
+    position = {f.name: index for index, f in enumerate(fields)}
+    values = []
+    for recipient_id, email, message_id in batch:
+        row = list(defaults)
+        row[position["campaign"]], row[position["recipient"]] = campaign_id, recipient_id
+        row[position["email"]], row[position["message_id"]] = email, message_id
+        values.extend(row)
+    columns = ", ".join(quote(f.column) for f in fields)
+    placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {', '.join([row] * len(batch))}",
-                       values)
+        cursor.execute(f"INSERT INTO {quote(Delivery._meta.db_table)} ({columns}) "
+                       f"VALUES {', '.join([placeholders] * len(batch))}", values)
     return len(batch)
 
 
