@@ -17,8 +17,9 @@ newest rule from then on.
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 
-from .models import Campaign
+from .models import Attachment, Campaign
 
 CURRENT_VERSION = 2
 
@@ -47,23 +48,34 @@ def _message_fields(campaign: Campaign, version: int) -> dict:
     return fields
 
 
-def _attachment_fields(campaign: Campaign, version: int) -> list[list[str]]:
-    rows = campaign.attachments.order_by("filename", "id").values_list("filename", "sha256", "content_type")
+def _attachment_fields(campaign: Campaign, version: int, attachments=None) -> list[list[str]]:
+    """Each attachment's name, SHA-256 and type, in (name, id) order; from the database unless given."""
+    if attachments is None:
+        rows = campaign.attachments.order_by("filename", "id").values_list("filename", "sha256", "content_type")
+    else:
+        ordered = sorted(attachments, key=lambda attachment: (attachment.filename, attachment.pk))
+        rows = [(a.filename, a.sha256, a.content_type) for a in ordered]
     return [[filename, sha256, content_type] if version >= 2 else [filename, sha256]
             for filename, sha256, content_type in rows]
 
 
 def compute_content_hash(campaign: Campaign) -> str:
-    version = campaign.content_hash_version or CURRENT_VERSION
-    digest = hashlib.sha256()
-    digest.update(_canonical(_message_fields(campaign, version)))
     rows = campaign.recipients.order_by("row_number").values_list(
         "row_number", "email", "display_name", "data"
     )
-    for row in rows.iterator(chunk_size=5000):
+    return hash_of(campaign, rows.iterator(chunk_size=5000))
+
+
+def hash_of(campaign: Campaign, rows: Iterable[Sequence], attachments: Iterable[Attachment] | None = None) -> str:
+    """The content hash of the campaign with these recipient rows (row number, address cell, name, data; in
+    row order) and these attachment records: the preflight hashes the very rows it checks."""
+    version = campaign.content_hash_version or CURRENT_VERSION
+    digest = hashlib.sha256()
+    digest.update(_canonical(_message_fields(campaign, version)))
+    for row in rows:
         digest.update(b"\nR")
         digest.update(_canonical(list(row)))
-    for attachment in _attachment_fields(campaign, version):
+    for attachment in _attachment_fields(campaign, version, attachments):
         digest.update(b"\nA")
         digest.update(_canonical(attachment))
     return digest.hexdigest()

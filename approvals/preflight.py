@@ -4,8 +4,9 @@ Findings are stored per campaign under a key that covers the content hash of the
 snapshot they were computed on and everything else the checks read: the other
 campaign fields they use, the internal domains, the suppression list, the
 sender's state, the policy settings, the version of the checks' code and the
-language of the messages. A row is written only while the campaign's row lock is
-held, so hash and findings always describe the same snapshot: the edit page
+language of the messages. The hash is computed from the very rows the checks read,
+and a row is written only while the campaign's row lock is held, so hash and
+findings always describe the same snapshot: the edit page
 reruns the preflight only when something changed, and submission takes the
 findings of exactly the version it submits.
 
@@ -24,7 +25,8 @@ from django.db.models import Count, Max
 from django.utils import translation
 
 from . import guards
-from .content_hash import compute_content_hash
+from .content_hash import compute_content_hash, hash_of
+from .guards.context import PreflightContext
 from .guards.findings import Finding, Severity
 from .models import Campaign, InternalDomain, PreflightRun, Suppression
 
@@ -33,31 +35,45 @@ KEEP_PER_CAMPAIGN = 5
 FINISHED = (Campaign.State.SENT, Campaign.State.PARTLY_FAILED)
 
 
-class ContentMoved(Exception):
-    """The content changed while the preflight ran (only possible behind the workflow's back)."""
-
-
 def findings_of(campaign: Campaign) -> tuple[str, list[Finding]]:
-    """(content hash, findings) for the edit page: from the store when this version was checked.
+    """(content hash, findings) of the campaign as it is now: from the store when this version was checked.
 
-    Call inside a transaction that holds the campaign's lock when the result must match the
-    content exactly (submission); the edit page calls ``findings_for_page`` instead.
+    Call inside a transaction that holds the campaign's lock (submission does): the result is then
+    the findings of exactly the version that is hashed.
     """
     content_hash = compute_content_hash(campaign)
-    key = _key(campaign, content_hash)
-    stored = PreflightRun.objects.filter(campaign=campaign, key=key).values_list("findings", flat=True).first()
+    stored = _stored(campaign, _key(campaign, _environment(campaign), content_hash))
     if stored is not None:
-        return content_hash, [_finding(data) for data in stored]
-    findings = guards.run_preflight(campaign)
-    if compute_content_hash(campaign) != content_hash:
-        raise ContentMoved
-    _store(campaign, key, content_hash, findings)
-    return content_hash, findings
+        return content_hash, stored
+    return check_now(campaign)
 
 
 def cached_findings(campaign: Campaign) -> list[Finding] | None:
     """The stored findings of the campaign as it is now, or None when this version was never checked."""
-    key = _key(campaign, compute_content_hash(campaign))
+    return _stored(campaign, _key(campaign, _environment(campaign), compute_content_hash(campaign)))
+
+
+def check_now(campaign: Campaign) -> tuple[str, list[Finding]]:
+    """Run the checks and hash the very snapshot they read, so both describe one version.
+
+    Call while holding the campaign's lock. The rows are read once, for the checks and the hash
+    alike (on a 45 MB list each extra read and hash costs a third of a second). Everything else
+    the checks depend on is read first: if it changes meanwhile, the stored key is the older one
+    and the next look-up misses instead of finding results that are out of date.
+    """
+    environment = _environment(campaign)
+    context = PreflightContext.load(campaign)
+    rows = ((row.row_number, row.email, row.display_name, row.data) for row in context.rows)
+    content_hash = hash_of(campaign, rows, context.stored_attachments)
+    key = _key(campaign, environment, content_hash)
+    findings = _stored(campaign, key)  # another request may have checked this version meanwhile
+    if findings is None:
+        findings = guards.run_checks(context)
+        _store(campaign, key, content_hash, findings)
+    return content_hash, findings
+
+
+def _stored(campaign: Campaign, key: str) -> list[Finding] | None:
     stored = PreflightRun.objects.filter(campaign=campaign, key=key).values_list("findings", flat=True).first()
     return None if stored is None else [_finding(data) for data in stored]
 
@@ -77,12 +93,12 @@ def _finding(data: dict) -> Finding:
                    items=tuple(tuple(item) for item in data.get("items", ())))
 
 
-def _key(campaign: Campaign, content_hash: str) -> str:
+def _environment(campaign: Campaign) -> dict:
+    """Everything but the content hash that the checks' results depend on."""
     sender = campaign.sender
     suppressed = Suppression.objects.aggregate(n=Count("id"), last=Max("id"))
     finished = Campaign.objects.filter(state__in=FINISHED).aggregate(n=Count("id"), last=Max("finished_at"))
-    parts = {
-        "content": content_hash,
+    return {
         "campaign": [campaign.pk, campaign.list_sha256, campaign.list_filename, list(campaign.columns)],
         "sender": [sender.active, sender.display_name, sender.email] if sender else None,
         "internal_domains": sorted(InternalDomain.objects.values_list("domain", flat=True)),
@@ -93,6 +109,10 @@ def _key(campaign: Campaign, content_hash: str) -> str:
         # Only block findings about merge fields carry words (the parser's), in this language.
         "language": translation.get_language(),
     }
+
+
+def _key(campaign: Campaign, environment: dict, content_hash: str) -> str:
+    parts = {**environment, "content": content_hash}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 

@@ -297,10 +297,7 @@ def submit(campaign: Campaign, user) -> None:
     with transaction.atomic():
         _require_locked("submit", campaign, user)
         _freeze_sender(campaign)
-        try:
-            content_hash, findings = preflight.findings_of(campaign)
-        except preflight.ContentMoved:
-            raise WorkflowError(_("The campaign changed while it was being checked. Submit it again.")) from None
+        content_hash, findings = preflight.findings_of(campaign)
         blocking = guards.blocking(findings)
         if not blocking:
             stored = [f.as_dict() for f in findings]
@@ -336,10 +333,7 @@ def current_findings(campaign: Campaign) -> list[guards.Finding]:
         return cached
     with transaction.atomic():
         _lock(campaign)
-        try:
-            return preflight.findings_of(campaign)[1]
-        except preflight.ContentMoved:
-            return guards.run_preflight(campaign)
+        return preflight.check_now(campaign)[1]
 
 
 def _check_seen_version(campaign: Campaign, seen_hash: str) -> str:

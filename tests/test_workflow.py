@@ -1,5 +1,7 @@
 """The campaign state machine, roles and separation of duties, through approvals.workflow."""
 
+import json
+
 import pytest
 from django.db import IntegrityError, transaction
 
@@ -178,6 +180,25 @@ def test_content_hash_covers_attachment_bytes(drafter, sender):
     assert compute_content_hash(campaign) != before
 
 
+def test_the_preflight_hashes_the_rows_it_checks_the_same_way_as_the_stored_hash(drafter, sender):
+    """The edit page looks stored findings up by the hash read from the database; the preflight stores
+    them under the hash of the rows it checked. Both must agree, attachments (out of name order) included."""
+    from approvals import preflight
+
+    campaign = draft_campaign(drafter, sender, members(4))
+    for name in ("b.pdf", "a.pdf", "b.pdf"):
+        workflow.add_attachment(campaign, drafter, name, b"%PDF-1.4 " + name.encode(), "application/pdf")
+    Campaign.objects.filter(pk=campaign.pk).update(content_hash_version=1)
+    for version in (1, 2):
+        campaign.refresh_from_db()
+        content_hash, findings = preflight.check_now(campaign)
+        assert content_hash == compute_content_hash(campaign)
+        stored = preflight.cached_findings(campaign)
+        assert stored is not None
+        assert json.dumps([f.as_dict() for f in stored]) == json.dumps([f.as_dict() for f in findings])
+        Campaign.objects.filter(pk=campaign.pk).update(content_hash_version=2)
+
+
 def test_only_drafters_create_campaigns(reviewer):
     with pytest.raises(workflow.NotAllowed):
         workflow.create_campaign(reviewer, "x")
@@ -336,7 +357,6 @@ def test_the_content_hash_covers_each_attachments_content_type(drafter, sender):
 def test_campaigns_hashed_by_the_first_rule_still_verify(drafter, reviewer, sender):
     """A campaign submitted before attachment types were hashed keeps its recorded hash valid."""
     import hashlib
-    import json
 
     campaign = submitted_campaign(drafter, sender, members(2),
                                   attachments=[("guide.pdf", NEWSLETTER_PDF, "application/pdf")])
@@ -393,7 +413,8 @@ def test_submission_stores_the_findings_it_computed_and_the_edit_page_reuses_the
     campaign = draft_campaign(drafter, sender, members(3))
     first = workflow.current_findings(campaign)
     calls = []
-    monkeypatch.setattr(preflight.guards, "run_preflight", lambda c: calls.append(c) or guards.run_preflight(c))
+    run_checks = guards.run_checks
+    monkeypatch.setattr(preflight.guards, "run_checks", lambda c: calls.append(c) or run_checks(c))
     assert [f.as_dict() for f in workflow.current_findings(campaign)] == [f.as_dict() for f in first]
     workflow.submit(campaign, drafter)
     assert calls == []  # same version: neither the page nor the submission ran the checks again
@@ -402,10 +423,19 @@ def test_submission_stores_the_findings_it_computed_and_the_edit_page_reuses_the
     assert not campaign.preflight_runs.exists()  # they quote list data; the submitted findings remain
 
 
-def test_the_edit_page_reruns_the_preflight_after_any_change(drafter, sender):
+def test_the_edit_page_reruns_the_preflight_after_any_change(drafter, sender, monkeypatch):
+    from approvals import guards, preflight
     from approvals.models import InternalDomain, Suppression
 
     campaign = draft_campaign(drafter, sender, members(3))
+    workflow.current_findings(campaign)
+    checked = []
+    run_checks = guards.run_checks
+    monkeypatch.setattr(preflight.guards, "run_checks", lambda c: checked.append(c) or run_checks(c))
+    workflow.update_message(campaign, drafter, body_text="{{氏名}} 様\n変更しました。")
+    workflow.current_findings(campaign)
+    workflow.current_findings(campaign)
+    assert len(checked) == 1  # run once for the new version, then taken from the store
     assert not any(f.code == "list.suppressed" for f in workflow.current_findings(campaign))
     Suppression.objects.create(email="member00001@example.com", reason=Suppression.Reason.BOUNCED)
     codes = {f.code for f in workflow.current_findings(campaign)}

