@@ -309,7 +309,7 @@ def _announced_codec(data: bytes) -> str | None:
     for bom, codec in _BOMS:
         if data.startswith(bom):
             return codec
-    if b"\x1b$B" in data or b"\x1b$@" in data:
+    if b"\x1b" in data and (b"\x1b$B" in data or b"\x1b$@" in data):
         return "iso2022_jp"  # JIS is 7-bit, so it would pass as UTF-8 with escapes in it
     return None
 
@@ -323,11 +323,16 @@ def _decode_guessed(data: bytes) -> tuple[str, str]:
 
 def _looks_garbled(text: str) -> bool:
     """True for mojibake: text decoded with the wrong codec, even if saved again since."""
-    if _UNTYPABLE.search(text) or _HALFWIDTH_AS_CP932.search(text) or _ghost_dots(text):
+    if "\x00" in text or "\x1b" in text:
+        return True  # the only untypable characters that are ASCII
+    # Every other sign is non-ASCII and none spans a line break: only lines with a
+    # non-ASCII character are read (a list of addresses is mostly ASCII).
+    foreign = "\n".join(line for line in text.split("\n") if not line.isascii())
+    if _UNTYPABLE.search(foreign) or _HALFWIDTH_AS_CP932.search(foreign) or _ghost_dots(foreign):
         return True
     # Line by line, so rows pasted in from a differently encoded file are caught too.
-    may_be_latin = _LATIN_LEAD.search(text) is not None
-    return any(_line_looks_garbled(line, may_be_latin) for line in text.splitlines() if not line.isascii())
+    may_be_latin = _LATIN_LEAD.search(foreign) is not None
+    return any(_line_looks_garbled(line, may_be_latin) for line in foreign.splitlines() if not line.isascii())
 
 
 def _line_looks_garbled(line: str, may_be_latin: bool = True) -> bool:

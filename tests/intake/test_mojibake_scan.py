@@ -55,7 +55,7 @@ PIECES = st.one_of(
     st.sampled_from(WORDS).map(lambda word: misread(word, "cp932")),
     st.sampled_from(WORDS).map(lambda word: misread(word, "cp1252")),
     st.sampled_from(WORDS).map(lambda word: misread(word, "latin-1")),
-    st.text(alphabet=st.sampled_from(list("・ｽｾｱｲEeÃã‚\u00c2\u00f4\u00f5,\r\n 縺繧郁") + ["\u3041"]), max_size=8),
+    st.text(alphabet=st.sampled_from(list("・ｽｾｱｲEeÃã‚\u00c2\u00f4\u00f5,\r\n 縺繧郁\x00\x1b\x85\x0b\u2028") + ["\u3041"]), max_size=8),
 )
 TEXT = st.lists(PIECES, max_size=12).map("".join)
 
@@ -68,6 +68,8 @@ TEXT = st.lists(PIECES, max_size=12).map("".join)
 @example("縺ゅｊ縺後→縺")
 @example("・ｽ・ｾ・ｽ・ｾ")
 @example("Núñez,山田\nÃ©tÃ©")
+@example("ascii,only\r\nrow\x1b$B,2")
+@example("ascii,only\r\nrow\x00,2")
 def test_the_fast_scan_decides_like_the_plain_rules(text):
     assert lists._looks_garbled(text) == plain_looks_garbled(text)
 
