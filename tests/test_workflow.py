@@ -195,7 +195,9 @@ def test_the_preflight_hashes_the_rows_it_checks_the_same_way_as_the_stored_hash
         assert content_hash == compute_content_hash(campaign)
         stored = preflight.cached_findings(campaign)
         assert stored is not None
-        assert json.dumps([f.as_dict() for f in stored]) == json.dumps([f.as_dict() for f in findings])
+        assert campaign.content_hash_version == version
+        assert (json.dumps([f.as_dict() for f in stored], sort_keys=True)
+                == json.dumps([f.as_dict() for f in findings], sort_keys=True))
         Campaign.objects.filter(pk=campaign.pk).update(content_hash_version=2)
 
 

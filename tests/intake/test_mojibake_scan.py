@@ -49,13 +49,15 @@ def misread(word: str, codec: str) -> str:
     return word.encode("utf-8").decode(codec, errors="replace")
 
 
+# Characters the rules look at, line breaks of every kind, NUL and ESC.
+LOOSE = list("・ｽｾｱｲEeÃã‚\u00c2\u00f4\u00f5,\r\n 縺繧郁\u3041\x00\x1b\x85\x0b\u2028")
 # Real words, the same words garbled the ways Excel and editors garble them, and loose pieces.
 PIECES = st.one_of(
     st.sampled_from(WORDS),
     st.sampled_from(WORDS).map(lambda word: misread(word, "cp932")),
     st.sampled_from(WORDS).map(lambda word: misread(word, "cp1252")),
     st.sampled_from(WORDS).map(lambda word: misread(word, "latin-1")),
-    st.text(alphabet=st.sampled_from(list("・ｽｾｱｲEeÃã‚\u00c2\u00f4\u00f5,\r\n 縺繧郁\x00\x1b\x85\x0b\u2028") + ["\u3041"]), max_size=8),
+    st.text(alphabet=st.sampled_from(LOOSE), max_size=8),
 )
 TEXT = st.lists(PIECES, max_size=12).map("".join)
 
