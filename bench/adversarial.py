@@ -270,6 +270,87 @@ def cells_at_the_limit(bench: Bench):
             ("submit", lambda: bench.submit(campaign))]
 
 
+def workbook(header: list[str], rows: list[list[str]], shared: list[str]) -> bytes:
+    """A minimal .xlsx written part by part: cells are inline text, or ("s", n) for shared string n."""
+    from xml.sax.saxutils import escape
+
+    def cell(ref: str, value) -> str:
+        if isinstance(value, tuple):
+            return f'<c r="{ref}" t="s"><v>{value[1]}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+
+    from openpyxl.utils import get_column_letter
+
+    lines = []
+    for number, values in enumerate([header, *rows], start=1):
+        cells = "".join(cell(f"{get_column_letter(i)}{number}", v) for i, v in enumerate(values, start=1))
+        lines.append(f'<row r="{number}">{cells}</row>')
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{package}/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/worksheets/sheet1.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
+        f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{package}/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        # With its size up front, as Excel writes it (openpyxl reads a whole sheet twice without one).
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><dimension ref="A1:{get_column_letter(len(header))}'
+        f'{len(rows) + 1}"/><sheetData>{"".join(lines)}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">'
+        + "".join(f"<si><t>{escape(text)}</t></si>" for text in shared) + "</sst>",
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text)
+    return buffer.getvalue()
+
+
+def random_kanji(count: int, seed: int) -> str:
+    """Text that does not compress much (so the workbook's size limits do not refuse it first)."""
+    import random
+
+    generator = random.Random(seed)
+    return "".join(chr(generator.randrange(0x4E00, 0x9FA0)) for _ in range(count))
+
+
+def xlsx_shared_text(bench: Bench):
+    """One shared string of 32,000 characters fills a cell of every row: kilobytes that expand to gigabytes."""
+    note = [random_kanji(32_000, 1)]
+    header = ["氏名", "メールアドレス", "備考"]
+    bomb = workbook(header, [[f"山田 {i}", f"m{i}@example.com", ("s", 0)] for i in range(200_000)], note)
+    largest = workbook(header, [[f"山田 {i}", f"m{i}@example.com", ("s", 0)] for i in range(520)], note)
+    campaign = bench.campaign(rows=0)
+    return [(f"upload {len(bomb) / MB:.1f} MB: one shared string in 200,000 rows (19 GB of text)",
+             lambda: bench.upload_list(campaign, bomb, "shared.xlsx")),
+            (f"upload {len(largest) / 1024:.0f} KB: the same in 520 rows, the most that is accepted (50 MB of text)",
+             lambda: bench.upload_list(campaign, largest, "shared.xlsx")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def xlsx_at_the_limit(bench: Bench):
+    """The largest workbook of distinct text that is accepted: 520 notes of 32,000 kanji (50 MB as CSV)."""
+    header = ["氏名", "メールアドレス", "備考"]
+    notes = [random_kanji(32_000, seed) for seed in range(520)]
+    data = workbook(header, [[f"山田 {i}", f"m{i}@example.com", ("s", i)] for i in range(520)], notes)
+    campaign = bench.campaign(rows=0)
+    return [(f"upload a workbook of {len(data) / MB:.0f} MB (520 rows x 32,000 kanji)",
+             lambda: bench.upload_list(campaign, data, "notes.xlsx")),
+            ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
 def nested_zip(bench: Bench):
     data = b"%PDF-1.4\n" + b"0" * (9 * MB)
     for depth in range(40):
@@ -337,6 +418,8 @@ CASES = [
     Case("huge-cells", "huge single cells", huge_cells),
     Case("similar-long-addresses", "long, nearly identical addresses", similar_long_addresses),
     Case("cells-at-the-limit", "the largest list that is accepted", cells_at_the_limit),
+    Case("xlsx-shared-text", "a workbook whose one string fills every row", xlsx_shared_text),
+    Case("xlsx-at-the-limit", "the largest workbook that is accepted", xlsx_at_the_limit),
     Case("nested-zip", "deeply nested ZIP", nested_zip),
     Case("zip-bomb", "ZIP bomb", zip_bomb),
     Case("many-entries-zip", "ZIP with many entries", many_entries_zip),

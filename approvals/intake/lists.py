@@ -422,7 +422,7 @@ def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
     except _BROKEN_XLSX as exc:
         raise ListError(_invalid_xlsx_message()) from exc
     try:
-        return (*_tabulate(_xlsx_records(workbook), max_rows), "xlsx")
+        return (*_tabulate(_xlsx_records(workbook, max_bytes), max_rows), "xlsx")
     finally:
         workbook.close()
 
@@ -469,7 +469,8 @@ def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     return head[position:].lstrip().startswith(b"<!")
 
 
-def _xlsx_records(workbook: Workbook) -> Iterator[list[str]]:
+def _xlsx_records(workbook: Workbook, max_bytes: int) -> Iterator[list[str]]:
+    text_size = 0
     try:
         sheet = workbook.worksheets[0]
         # The stored dimension may be wrong (some exporters write "A1"); without
@@ -481,6 +482,11 @@ def _xlsx_records(workbook: Workbook) -> Iterator[list[str]]:
                 # billions of empty rows.
                 raise ListError(_invalid_xlsx_message())
             cells = _within_cell_limit([_cell_text(value) for value in values], number)
+            # A shared string is stored once and may fill any number of cells: a workbook of a
+            # few kilobytes can hold gigabytes of text. Its text may be as large as a CSV may be.
+            text_size += sum(len(cell) if cell.isascii() else len(cell.encode()) for cell in cells)
+            if text_size > max_bytes:
+                raise ListError(_too_much_text_message(number, max_bytes))
             # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake.
             if _looks_garbled("\t".join(cells)):
                 raise ListError(_garbled_row_message(number))
@@ -505,6 +511,13 @@ def _cell_text(value: object) -> str:
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
     return str(value)
+
+
+def _too_much_text_message(row: int, max_bytes: int) -> str:
+    return _(
+        "By row %(row)d the workbook already holds more text than the limit for a list "
+        "(%(limit)s MB, as a CSV file). Check that you chose the right file, or split the list."
+    ) % {"row": row, "limit": _megabytes(max_bytes)}
 
 
 def _invalid_xlsx_message() -> str:

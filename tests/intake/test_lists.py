@@ -533,3 +533,56 @@ def test_a_workbook_cell_longer_than_excel_allows_is_refused_too():
                             lambda xml: xml.replace(text[:30_000].encode(), text.encode()))
     message = refusal(forged, "list.xlsx")
     assert message.startswith("Row 2, column B holds a value longer than a spreadsheet cell can hold (32,767")
+
+
+# --- Text a workbook unpacks to ------------------------------------------------------
+
+
+@pytest.mark.parametrize("note", ["x" * 1000, "会" * 334], ids=["ascii", "japanese-utf8-bytes"])
+def test_a_workbook_holding_more_text_than_a_list_may_is_refused_at_the_row_that_passes_it(note):
+    # 10 rows of about 1,000 bytes each pass 10,000 at the tenth (Excel row 11); kanji count as UTF-8.
+    workbook = xlsx([["email", "note"], *([f"a{i}@example.jp", note] for i in range(40))])
+    assert len(workbook) < 10_000
+    message = refusal(workbook, "list.xlsx", max_bytes=10_000)
+    assert message.startswith("By row 11 the workbook already holds more text than the limit for a list")
+
+
+def test_a_workbook_whose_text_fits_the_limit_is_read():
+    workbook = xlsx([["email", "note"], *([f"a{i}@example.jp", "会" * 334] for i in range(9))])
+    assert len(read(workbook, "list.xlsx", max_bytes=10_000).rows) == 9
+
+
+def test_one_shared_string_in_every_row_counts_once_per_cell():
+    """A shared string is stored once and may fill any number of cells: kilobytes of file, gigabytes of text."""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    rng = random.Random(3)
+    note = "".join(rng.choice("あいうえおかきくけこ") for _ in range(5_000))
+    rows = "".join(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>a{n}@example.jp</t></is></c>'
+                   f'<c r="B{n}" t="s"><v>0</v></c></row>' for n in range(2, 2_002))
+    workbook = zip_of({
+        "[Content_Types].xml": f'<Types xmlns="{package}/content-types"><Default Extension="rels" '
+        'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+        'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/'
+        'sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.'
+        'spreadsheetml.sharedStrings+xml"/></Types>'.encode(),
+        "_rels/.rels": f'<Relationships xmlns="{package}/relationships"><Relationship Id="r1" '
+        f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'.encode(),
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets><sheet name="S" sheetId="1" '
+        'r:id="r1"/></sheets></workbook>'.encode(),
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{package}/relationships"><Relationship Id="r1" '
+        f'Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/><Relationship Id="r2" '
+        f'Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>'.encode(),
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData><row r="1"><c r="A1" t="inlineStr">'
+        f'<is><t>email</t></is></c><c r="B1" t="inlineStr"><is><t>note</t></is></c></row>{rows}'
+        '</sheetData></worksheet>'.encode(),
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}"><si><t>{note}</t></si></sst>'.encode(),
+    })
+    assert len(workbook) < 50_000  # while its cells hold 2,000 x 15,000 bytes = 30 MB
+    message = refusal(workbook, "list.xlsx", max_bytes=1_000_000)
+    # 67 rows of about 15,014 bytes pass 1,000,000; the first is Excel row 2, so the 67th is row 68.
+    assert message.startswith("By row 68 the workbook already holds more text than the limit")
+    assert len(read(workbook, "list.xlsx", max_bytes=40_000_000, max_rows=5_000).rows) == 2_000
