@@ -48,13 +48,21 @@ def _message_fields(campaign: Campaign, version: int) -> dict:
     return fields
 
 
+def attachments_in_hash_order(campaign: Campaign):
+    """The campaign's attachments in the order the hash takes them: (name, id) as the database sorts.
+
+    The database's order, not Python's: with a collation such as ICU or ja_JP "B.pdf" and "a.pdf"
+    sort differently from code points, and every hash of one campaign must agree.
+    """
+    return campaign.attachments.order_by("filename", "id")
+
+
 def _attachment_fields(campaign: Campaign, version: int, attachments=None) -> list[list[str]]:
-    """Each attachment's name, SHA-256 and type, in (name, id) order; from the database unless given."""
+    """Each attachment's name, SHA-256 and type; from the database unless given (in hash order)."""
     if attachments is None:
-        rows = campaign.attachments.order_by("filename", "id").values_list("filename", "sha256", "content_type")
+        rows = attachments_in_hash_order(campaign).values_list("filename", "sha256", "content_type")
     else:
-        ordered = sorted(attachments, key=lambda attachment: (attachment.filename, attachment.pk))
-        rows = [(a.filename, a.sha256, a.content_type) for a in ordered]
+        rows = [(a.filename, a.sha256, a.content_type) for a in attachments]
     return [[filename, sha256, content_type] if version >= 2 else [filename, sha256]
             for filename, sha256, content_type in rows]
 
@@ -68,7 +76,8 @@ def compute_content_hash(campaign: Campaign) -> str:
 
 def hash_of(campaign: Campaign, rows: Iterable[Sequence], attachments: Iterable[Attachment] | None = None) -> str:
     """The content hash of the campaign with these recipient rows (row number, address cell, name, data; in
-    row order) and these attachment records: the preflight hashes the very rows it checks."""
+    row order) and these attachment records (as ``attachments_in_hash_order`` gives them): the preflight
+    hashes the very rows it checks."""
     version = campaign.content_hash_version or CURRENT_VERSION
     digest = hashlib.sha256()
     digest.update(_canonical(_message_fields(campaign, version)))

@@ -3,16 +3,21 @@
 Findings are stored per campaign under a key that covers the content hash of the
 snapshot they were computed on and everything else the checks read: the other
 campaign fields they use, the internal domains, the suppression list, the
-sender's state, the policy settings, the version of the checks' code and the
-language of the messages. The hash is computed from the very rows the checks read,
-and a row is written only while the campaign's row lock is held, so hash and
-findings always describe the same snapshot: the edit page
-reruns the preflight only when something changed, and submission takes the
-findings of exactly the version it submits.
+organisation's rules, the approved senders and the sender domain's last DNS check,
+trial mode, the policy settings, the version of the checks' code and the language
+of the messages. The hash is computed from the very rows the checks read, and a row
+is written only while the campaign's row lock is held, so hash and findings always
+describe the same snapshot: the edit page reruns the preflight only when something
+changed, and submission takes the findings of exactly the version it submits.
 
-Known limit: the check for names that changed since earlier campaigns also reads
-other campaigns' sent deliveries; a cached result notices those only when a
-campaign finishes (its count and time are part of the key).
+Known limits:
+- the checks also read other campaigns' sent deliveries (names that changed since,
+  domains mail went to before); a stored result notices those only when a campaign
+  finishes (their count and time are part of the key). For domains that errs towards
+  more findings: domains only join that set, and a known domain only removes a typo finding;
+- the suppression list is keyed by its size and newest entry. An entry added and
+  removed again while a preflight was loading its data leaves that preflight's
+  extra finding in place until the next change.
 """
 
 import hashlib
@@ -24,11 +29,11 @@ from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import translation
 
-from . import guards
+from . import guards, sender_auth, trial_mode
 from .content_hash import compute_content_hash, hash_of
 from .guards.context import PreflightContext
 from .guards.findings import Finding, Severity
-from .models import Campaign, InternalDomain, PreflightRun, Suppression
+from .models import Campaign, InternalDomain, OrganisationRule, PreflightRun, SenderIdentity, Suppression
 
 # Keep a few versions per campaign (a drafter going back and forth), not every one ever seen.
 KEEP_PER_CAMPAIGN = 5
@@ -104,6 +109,12 @@ def _environment(campaign: Campaign) -> dict:
         "internal_domains": sorted(InternalDomain.objects.values_list("domain", flat=True)),
         "suppressed": [suppressed["n"], suppressed["last"]],
         "names_history": [finished["n"], str(finished["last"])],
+        # What else the checks read (guards.context): the organisation's rules, the approved senders'
+        # domains, the sender domain's SPF/DKIM/DMARC as last looked up, and trial mode.
+        "organisation_rules": list(OrganisationRule.objects.filter(enabled=True).order_by("id").values()),
+        "sender_domains": sorted(SenderIdentity.objects.filter(active=True).values_list("email", flat=True)),
+        "sender_auth": sender_auth.stored_state(sender),
+        "trial": trial_mode.campaign_in_trial(campaign),
         "policy": settings.MAILGUARD,
         "code": _code_version(),
         # Only block findings about merge fields carry words (the parser's), in this language.

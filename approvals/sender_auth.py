@@ -113,6 +113,15 @@ def assessment_for_sender(sender: SenderIdentity | None) -> Assessment | None:
     return assess(_fresh_check(domain)) if domain else None
 
 
+def stored_state(sender: SenderIdentity | None) -> list | None:
+    """What the preflight's result depends on, without asking DNS: the stored check and whether it is stale."""
+    if sender is None or not settings.MAILGUARD["SENDER_AUTH_CHECK"]:
+        return None
+    domain = domain_of(sender.email)
+    check = SenderDomainCheck.objects.filter(domain=domain).first() if domain else None
+    return [domain, check.checked_at.isoformat(), _is_stale(check)] if check else [domain]
+
+
 def cached_assessment(domain: str) -> Assessment | None:
     """What was found last time, without asking DNS (admin lists); None when never checked."""
     check = SenderDomainCheck.objects.filter(domain=domain.lower()).first()

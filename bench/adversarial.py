@@ -90,6 +90,7 @@ class Bench:
     """A drafter with a signed-in client, and helpers that go through the pages."""
 
     def __init__(self):
+        from django.conf import settings
         from django.contrib.auth import get_user_model
         from django.test import Client
 
@@ -104,6 +105,7 @@ class Bench:
         self.sender = SenderIdentity.objects.get_or_create(
             email="service@city.example.jp", defaults={"display_name": "市民サービス課"})[0]
         self.client = Client(headers={"accept-language": "en"})
+        self.limits = settings.MAILGUARD
         self.client.force_login(self.drafter)
 
     def campaign(self, rows: int = 3):
@@ -351,6 +353,56 @@ def xlsx_at_the_limit(bench: Bench):
             ("edit page with its preflight", lambda: bench.edit_page(campaign))]
 
 
+def xlsx_markup(bench: Bench):
+    """A sheet of markup openpyxl reads element by element: as much as a workbook may unpack to."""
+    import random
+
+    from approvals.intake.lists import XLSX_MAX_EXPANSION
+
+    generator = random.Random(2)
+    filler = "".join(f'<x a="{generator.randrange(10)}"/>' for _ in range(100_000))  # compresses 13-fold
+    budget = XLSX_MAX_EXPANSION * bench.limits["MAX_LIST_BYTES"] - 64 * 1024
+    data = workbook_with_sheet_filler(filler, budget)
+    campaign = bench.campaign(rows=0)
+    return [(f"upload {len(data) / MB:.0f} MB that unpacks to {budget / MB:.0f} MB of empty elements",
+             lambda: bench.upload_list(campaign, data, "markup.xlsx"))]
+
+
+def workbook_with_sheet_filler(filler: str, size: int) -> bytes:
+    """A one-column workbook whose rows carry filler after their cell, up to size bytes of sheet XML."""
+    rows, total, number = [], 0, 2
+    while total + len(filler) < size:
+        rows.append([f"m{number}@example.com"])
+        total += len(filler) + 80
+        number += 1
+    data = workbook(["メールアドレス"], rows, [])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            part = source.read(name)
+            if name == "xl/worksheets/sheet1.xml":
+                part = part.replace(b"</c></row>", b"</c>" + filler.encode() + b"</row>")
+            target.writestr(name, part)
+    return out.getvalue()
+
+
+def xlsx_real_rows(bench: Bench):
+    """For comparison, a real list at the row limit as openpyxl writes it: 200,000 rows of 8 columns."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["氏名", "メールアドレス", *(f"項目{i}" for i in range(6))])
+    for i in range(bench.limits["MAX_RECIPIENTS"]):
+        sheet.append([f"山田 太郎{i}", f"member{i:06d}@example.com", *(f"値{i % 97}-{j}" for j in range(6))])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    data = buffer.getvalue()
+    campaign = bench.campaign(rows=0)
+    return [(f"upload a real {len(data) / MB:.0f} MB workbook of {bench.limits['MAX_RECIPIENTS']:,} rows x 8 columns",
+             lambda: bench.upload_list(campaign, data, "members.xlsx"))]
+
+
 def nested_zip(bench: Bench):
     data = b"%PDF-1.4\n" + b"0" * (9 * MB)
     for depth in range(40):
@@ -420,6 +472,8 @@ CASES = [
     Case("cells-at-the-limit", "the largest list that is accepted", cells_at_the_limit),
     Case("xlsx-shared-text", "a workbook whose one string fills every row", xlsx_shared_text),
     Case("xlsx-at-the-limit", "the largest workbook that is accepted", xlsx_at_the_limit),
+    Case("xlsx-markup", "a workbook of markup at the unpacking limit", xlsx_markup),
+    Case("xlsx-real-rows", "a real workbook at the row limit (for comparison)", xlsx_real_rows),
     Case("nested-zip", "deeply nested ZIP", nested_zip),
     Case("zip-bomb", "ZIP bomb", zip_bomb),
     Case("many-entries-zip", "ZIP with many entries", many_entries_zip),

@@ -270,3 +270,18 @@ def test_the_admin_checks_now_and_lists_the_result_of_each_sender(dns_settings, 
     assert SenderDomainCheck.objects.filter(answered=True).count() == 2
     detail = client.get(reverse("admin:approvals_senderidentity_change", args=[bad.pk])).content.decode()
     assert 'id="sender-authentication"' in detail and "revoked" in detail
+
+
+@pytest.mark.django_db
+def test_the_edit_page_reuses_its_findings_until_the_stored_result_is_stale(dns_settings, drafter, local_dns):
+    """The stored findings are keyed by the sender domain's last check: a stale one is looked up again."""
+    sender = SenderIdentity.objects.create(display_name="広報", email="koho@pass.example")
+    campaign = draft_campaign(drafter, sender, members(3))
+    workflow.current_findings(campaign)
+    asked = len(local_dns.questions)
+    workflow.current_findings(campaign)
+    assert len(local_dns.questions) == asked
+    SenderDomainCheck.objects.filter(domain="pass.example").update(
+        checked_at=timezone.now() - timedelta(seconds=dns_settings.MAILGUARD["SENDER_AUTH_MAX_AGE_SECONDS"] + 1))
+    workflow.current_findings(campaign)
+    assert len(local_dns.questions) > asked

@@ -201,6 +201,58 @@ def test_the_preflight_hashes_the_rows_it_checks_the_same_way_as_the_stored_hash
         Campaign.objects.filter(pk=campaign.pk).update(content_hash_version=2)
 
 
+def test_the_hash_takes_attachments_in_the_order_given_not_re_sorted(drafter, sender):
+    """The database's (name, id) order is the one every hash uses: under a collation such as ICU or
+    ja_JP it is not Python's code-point order ("a.pdf" before "B.pdf"), so hash_of must not re-sort."""
+    from approvals.content_hash import attachments_in_hash_order, hash_of
+
+    campaign = draft_campaign(drafter, sender, members(2))
+    for name in ("B.pdf", "a.pdf"):
+        workflow.add_attachment(campaign, drafter, name, b"%PDF-1.4 " + name.encode(), "application/pdf")
+    rows = list(campaign.recipients.order_by("row_number").values_list("row_number", "email", "display_name", "data"))
+    in_order = list(attachments_in_hash_order(campaign))
+    assert hash_of(campaign, rows, in_order) == compute_content_hash(campaign)
+    assert hash_of(campaign, rows, in_order[::-1]) != compute_content_hash(campaign)
+
+
+def stored_then(campaign, drafter, change):
+    """Store the findings of the campaign, make a change outside it, and return the findings shown after."""
+    workflow.current_findings(campaign)
+    change()
+    return {f.code for f in workflow.current_findings(Campaign.objects.get(pk=campaign.pk))}
+
+
+def test_a_rule_added_after_the_findings_were_stored_applies_to_the_page_and_the_submission(drafter, sender):
+    from approvals.models import OrganisationRule
+
+    campaign = draft_campaign(drafter, sender, members(3))
+    codes = stored_then(campaign, drafter, lambda: OrganisationRule.objects.create(
+        name="no notices", target="subject", match="keyword", expression="様", action="block", message="止めます"))
+    assert any(code.startswith("org_rule.block") for code in codes), codes
+    with pytest.raises(workflow.SubmissionBlocked):
+        workflow.submit(Campaign.objects.get(pk=campaign.pk), drafter)
+
+
+def test_trial_mode_switched_on_after_the_findings_were_stored_applies(drafter, sender, admin_user):
+    from approvals.trial_mode import set_trial_mode
+
+    campaign = draft_campaign(drafter, sender, members(3))
+    codes = stored_then(campaign, drafter, lambda: set_trial_mode(drafter, True, actor=admin_user))
+    assert "trial.outside_organisation" in codes
+
+
+def test_a_new_sender_identity_after_the_findings_were_stored_is_checked_against(drafter, sender):
+    """An approved sender's domain is one a typo is compared with: a new one is noticed at once."""
+    from approvals.models import SenderIdentity
+
+    rows = [*members(10), {"氏名": "市役所 窓口", "メールアドレス": "madoguchi@city-exampel.jp", "会員番号": "M9"}]
+    campaign = draft_campaign(drafter, sender, rows)
+    assert not stored_then(campaign, drafter, lambda: None) & {"list.lookalike_domain"}
+    codes = stored_then(campaign, drafter, lambda: SenderIdentity.objects.create(
+        email="info@city-example.jp", display_name="市役所"))
+    assert "list.lookalike_domain" in codes, codes
+
+
 def test_only_drafters_create_campaigns(reviewer):
     with pytest.raises(workflow.NotAllowed):
         workflow.create_campaign(reviewer, "x")

@@ -14,6 +14,7 @@ from django.db.models import Value
 from django.db.models.functions import Lower, StrIndex, Substr
 
 from .. import merge, trial_mode
+from ..content_hash import attachments_in_hash_order
 from ..intake.addresses import sendable_address
 from ..models import (
     Attachment,
@@ -84,7 +85,7 @@ class PreflightContext:
         ):
             rows.append(Row(*values))
             recipient_ids[values[0]] = pk
-        stored = list(campaign.attachments.all())
+        stored = list(attachments_in_hash_order(campaign))  # the preflight hashes them in this order
         return cls(
             campaign=campaign,
             rows=rows,

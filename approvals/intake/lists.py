@@ -42,7 +42,10 @@ from openpyxl.workbook.workbook import Workbook
 __all__ = ["ListError", "RecipientTable", "read_recipient_list"]
 
 # Zip bomb limits, relative to the upload limit so they scale with it.
-XLSX_MAX_EXPANSION = 20  # total uncompressed size <= 20 x max_bytes
+# Total uncompressed size <= 5 x max_bytes (250 MB by default). openpyxl reads about half a
+# million XML elements a second, so this bounds the time a crafted workbook can take to what
+# the largest real list needs: 200,000 rows of 20 columns as openpyxl writes them unpack to 222 MB.
+XLSX_MAX_EXPANSION = 5
 XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
