@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import approval_policy, audit, guards, preflight, review_evidence, send_window, transitions, trial_mode
+from .bulk_insert import insert_rows
 from .content_hash import CURRENT_VERSION, compute_content_hash, message_digest
 from .delivery import ledger
 from .guards.context import unused_columns_of
@@ -179,19 +180,15 @@ def replace_recipient_list(
         campaign.address_column = address_column
         campaign.name_column = name_column
         campaign.save()
-        Recipient.objects.bulk_create(
+        insert_rows(Recipient, ("row_number", "email", "display_name", "data"), (
             (
-                Recipient(
-                    campaign=campaign,
-                    row_number=table.row_numbers[index],  # as Excel numbers it (header = row 1)
-                    email=row.get(address_column, ""),
-                    display_name=row.get(name_column, "") if name_column else "",
-                    data=row,
-                )
-                for index, row in enumerate(table.rows)
-            ),
-            batch_size=2000,
-        )
+                table.row_numbers[index],  # as Excel numbers it (header = row 1)
+                row.get(address_column, ""),
+                row.get(name_column, "") if name_column else "",
+                row,
+            )
+            for index, row in enumerate(table.rows)
+        ), campaign=campaign.pk)
         audit.record(
             "list_uploaded",
             actor=user,

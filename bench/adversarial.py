@@ -399,6 +399,18 @@ def xlsx_real_rows(bench: Bench):
              lambda: bench.upload_list(campaign, data, "members.xlsx"))]
 
 
+def csv_real_rows(bench: Bench):
+    """The same real list as CSV UTF-8, for comparison with the workbook."""
+    count = bench.limits["MAX_RECIPIENTS"]
+    lines = ["氏名,メールアドレス," + ",".join(f"項目{i}" for i in range(6))]
+    lines += [f"山田 太郎{i},member{i:06d}@example.com," + ",".join(f"値{(i + j) % 97}" for j in range(6))
+              for i in range(count)]
+    data = "\r\n".join(lines).encode()
+    campaign = bench.campaign(rows=0)
+    return [(f"upload the same {count:,} rows as a {len(data) / MB:.0f} MB CSV",
+             lambda: bench.upload_list(campaign, data, "members.csv"))]
+
+
 def nested_zip(bench: Bench):
     data = b"%PDF-1.4\n" + b"0" * (9 * MB)
     for depth in range(40):
@@ -470,6 +482,7 @@ CASES = [
     Case("xlsx-at-the-limit", "the largest workbook that is accepted", xlsx_at_the_limit),
     Case("xlsx-markup", "a workbook of markup at the unpacking limit", xlsx_markup),
     Case("xlsx-real-rows", "a real workbook at the row limit (for comparison)", xlsx_real_rows),
+    Case("csv-real-rows", "a real CSV at the row limit (for comparison)", csv_real_rows),
     Case("nested-zip", "deeply nested ZIP", nested_zip),
     Case("zip-bomb", "ZIP bomb", zip_bomb),
     Case("many-entries-zip", "ZIP with many entries", many_entries_zip),
