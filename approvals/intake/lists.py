@@ -47,6 +47,12 @@ __all__ = ["ListError", "RecipientTable", "read_recipient_list"]
 # the largest real list needs: 200,000 rows of 20 columns as openpyxl writes them unpack to 222 MB.
 XLSX_MAX_EXPANSION = 5
 XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
+# openpyxl reads about half a million XML elements a second, element by element, whatever they
+# are. A sheet (or the shared strings) may hold as many as the largest real list needs: 200,000
+# rows of 10 columns as Excel writes them are about 4.2 million. Crafted markup beyond that is
+# refused before openpyxl reads it (it would keep the upload waiting for minutes).
+XLSX_MAX_ELEMENTS = 8_000_000
+_ELEMENT_PARTS = re.compile(r"xl/(?:worksheets/[^/]+|sharedStrings)\.xml", re.IGNORECASE)
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
 XML_PROLOG_BYTES = 64 * 1024
@@ -451,6 +457,8 @@ def _check_archive(data: bytes, max_bytes: int) -> None:
                 raise ListError(_unsafe_xlsx_message(member.filename))
             if _declares_dtd(archive, member):
                 raise ListError(_unsafe_xlsx_message(member.filename))
+            if _ELEMENT_PARTS.fullmatch(member.filename) and _elements_in(archive, member) > XLSX_MAX_ELEMENTS:
+                raise ListError(_too_many_elements_message())
 
 
 def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
@@ -470,6 +478,21 @@ def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     while match := _PROLOG_ITEM.match(head, position):
         position = match.end()
     return head[position:].lstrip().startswith(b"<!")
+
+
+def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
+    """How many XML elements a part holds: its start tags, counted in the bytes as they unpack."""
+    count, previous = 0, b""
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(1 << 20):
+                count += chunk.count(b"<") - chunk.count(b"</")
+                if previous.endswith(b"<") and chunk.startswith(b"/"):
+                    count -= 1  # an end tag split between two chunks
+                previous = chunk
+    except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
+        raise ListError(_invalid_xlsx_message()) from exc
+    return count
 
 
 def _xlsx_records(workbook: Workbook, max_bytes: int) -> Iterator[list[str]]:
@@ -521,6 +544,13 @@ def _too_much_text_message(row: int, max_bytes: int) -> str:
         "By row %(row)d the workbook already holds more text than the limit for a list "
         "(%(limit)s MB, as a CSV file). Check that you chose the right file, or split the list."
     ) % {"row": row, "limit": _megabytes(max_bytes)}
+
+
+def _too_many_elements_message() -> str:
+    return _(
+        "The workbook is too large to read here: its sheet holds more than %(limit)s entries. In Excel, "
+        "save it as “CSV UTF-8” and upload that file instead; CSV is read much faster."
+    ) % {"limit": f"{XLSX_MAX_ELEMENTS:,}"}
 
 
 def _invalid_xlsx_message() -> str:

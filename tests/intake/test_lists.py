@@ -592,3 +592,27 @@ def test_one_shared_string_in_every_row_counts_once_per_cell():
     # 67 rows of about 15,014 bytes pass 1,000,000; the first is Excel row 2, so the 67th is row 68.
     assert message.startswith("By row 68 the workbook already holds more text than the limit")
     assert len(read(workbook, "list.xlsx", max_bytes=40_000_000, max_rows=5_000).rows) == 2_000
+
+
+def test_a_sheet_of_more_elements_than_a_real_list_needs_is_refused_before_openpyxl_reads_it(monkeypatch):
+    from approvals.intake import lists
+
+    workbook = xlsx([["email", "name"], *([f"a{i}@example.jp", f"名前{i}"] for i in range(90))])
+    assert len(read(workbook, "list.xlsx").rows) == 90
+    # 91 rows of two cells: about 640 elements (row, c, is, t per cell) in the sheet.
+    monkeypatch.setattr(lists, "XLSX_MAX_ELEMENTS", 500)
+    message = refusal(workbook, "list.xlsx")
+    assert message.startswith("The workbook is too large to read here: its sheet holds more than 500 entries.")
+    assert "CSV UTF-8" in message
+
+
+def test_elements_are_counted_exactly_when_an_end_tag_is_split_between_chunks():
+    from approvals.intake.lists import _elements_in
+
+    head = b"<worksheet><sheetData>"
+    # A "</" straddles the first 1 MiB boundary: "<" is its last byte, "/" the next chunk's first.
+    filler = b"<x>" + b"a" * ((1 << 20) - len(head) - 4) + b"<"
+    xml = head + filler + b"/x></sheetData></worksheet>"
+    assert xml[(1 << 20) - 1:(1 << 20) + 1] == b"</"
+    archive = zipfile.ZipFile(io.BytesIO(zip_of({"xl/worksheets/sheet1.xml": xml})))
+    assert _elements_in(archive, archive.getinfo("xl/worksheets/sheet1.xml")) == 3
