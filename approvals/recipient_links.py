@@ -210,8 +210,12 @@ def _link_files(campaign: Campaign) -> list[Attachment]:
 
 @contextmanager
 def files_read_once(campaign: Campaign, attachments: Iterable[Attachment]):
-    """Render many messages of one campaign (the preflight) without a query per message."""
-    campaign._mailguard_link_files = sorted(attachments, key=lambda a: (a.filename, a.pk))
+    """Render many messages of one campaign (the preflight) without a query per message.
+
+    ``attachments`` in the database's (filename, id) order, as the preflight loads them: the order
+    ``_link_files`` reads when a message is sent (Python's sort differs under collations such as ICU).
+    """
+    campaign._mailguard_link_files = list(attachments)
     try:
         yield
     finally:

@@ -42,3 +42,61 @@ def test_a_row_of_the_wrong_length_is_refused_before_anything_is_written(drafter
         insert_rows(Recipient, ("row_number", "email", "display_name", "data"), [(2, "a@example.jp", "")],
                     campaign=campaign.pk)
     assert not campaign.recipients.exists()
+
+
+def test_a_callable_default_is_called_for_every_row_as_for_every_instance(drafter, monkeypatch):
+    campaign = workflow.create_campaign(drafter, "defaults")
+    field = Recipient._meta.get_field("display_name")
+    tokens = iter(range(10_000))
+    token = lambda: f"token-{next(tokens)}"  # noqa: E731
+    monkeypatch.setattr(field, "default", token)
+    monkeypatch.setattr(field, "_get_default", token)  # Field caches what get_default() calls
+    insert_rows(Recipient, ("row_number", "email"), [(n, f"m{n}@example.jp") for n in range(2, 7)],
+                campaign=campaign.pk)
+    names = list(campaign.recipients.values_list("display_name", flat=True))
+    assert len(set(names)) == 5 and all(name.startswith("token-") for name in names)
+    assert list(campaign.recipients.values_list("data", flat=True)) == [{}] * 5  # default=dict, per row
+
+
+def test_values_of_another_type_are_stored_as_the_orm_stores_them(drafter):
+    campaign = workflow.create_campaign(drafter, "types")
+    other = workflow.create_campaign(drafter, "orm")
+    rows = [(2.0, True, 1e20, {"a": 1}), (3, 12345, None, {})]
+    insert_rows(Recipient, ("row_number", "email", "display_name", "data"),
+                [(r, e, d if d is not None else "", data) for r, e, d, data in rows], campaign=campaign.pk)
+    Recipient.objects.bulk_create(Recipient(campaign=other, row_number=r, email=e, display_name=d if d is not None
+                                            else "", data=data) for r, e, d, data in rows)
+
+    def stored(c):
+        return list(c.recipients.order_by("row_number").values_list("row_number", "email", "display_name", "data"))
+
+    assert stored(campaign) == stored(other)
+    assert stored(campaign)[0][:3] == (2, "True", "1e+20")
+
+
+def test_unknown_and_automatic_fields_are_refused(drafter):
+    from django.utils import timezone
+
+    from approvals.models import Delivery
+
+    campaign = workflow.create_campaign(drafter, "names")
+    with pytest.raises(ValueError, match="no insertable fields"):
+        insert_rows(Recipient, ("row_number", "emial"), [(2, "a@example.jp")], campaign=campaign.pk)
+    with pytest.raises(ValueError, match="no insertable fields"):
+        insert_rows(Recipient, ("row_number",), [(2,)], campagin=campaign.pk)
+    with pytest.raises(ValueError, match="time of the insert"):
+        insert_rows(Delivery, ("email",), [("a@example.jp",)], campaign=campaign.pk, updated_at=timezone.now())
+
+
+def test_statements_stay_within_the_databases_parameter_limit(drafter, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    campaign = workflow.create_campaign(drafter, "limit")
+    monkeypatch.setattr(connection.features, "max_query_params", 12)  # 5 columns: 2 rows per statement
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows(Recipient, ("row_number", "email"), [(n, f"m{n}@example.jp") for n in range(2, 7)],
+                    campaign=campaign.pk)
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 3
+    assert campaign.recipients.count() == 5

@@ -77,8 +77,7 @@ def create(campaign_id: int, recipients: Iterable[tuple[int, str]], message_id_f
     seconds with ``bulk_create``.
     """
     rows = ((recipient_id, email, message_id_for(uuid.uuid4().hex)) for recipient_id, email in recipients)
-    count = insert_rows(Delivery, ("recipient", "email", "message_id"), rows,
-                        campaign=campaign_id, updated_at=timezone.now())
+    count = insert_rows(Delivery, ("recipient", "email", "message_id"), rows, campaign=campaign_id)
     DeliveryCounts.objects.update_or_create(
         campaign_id=campaign_id, defaults={status: 0 for status in Status.values} | {Status.PENDING: count})
     return count

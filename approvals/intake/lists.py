@@ -48,11 +48,13 @@ __all__ = ["ListError", "RecipientTable", "read_recipient_list"]
 XLSX_MAX_EXPANSION = 5
 XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
 # openpyxl reads about half a million XML elements a second, element by element, whatever they
-# are. A sheet (or the shared strings) may hold as many as the largest real list needs: 200,000
-# rows of 10 columns as Excel writes them are about 4.2 million. Crafted markup beyond that is
-# refused before openpyxl reads it (it would keep the upload waiting for minutes).
-XLSX_MAX_ELEMENTS = 8_000_000
-_ELEMENT_PARTS = re.compile(r"xl/(?:worksheets/[^/]+|sharedStrings)\.xml", re.IGNORECASE)
+# are. A workbook may hold, in all its parts together, half a million for its own parts (styles,
+# theme, names) and 50 per row of the row limit: 200,000 rows of 20 columns as Excel writes them
+# hold 8.2 million, the limit is 10.5 million. Crafted markup beyond that is refused before
+# openpyxl reads it (it would keep the upload waiting for minutes). Parts are counted whatever
+# their names, since openpyxl finds them through the workbook's relationships.
+XLSX_BASE_ELEMENTS = 500_000
+XLSX_ELEMENTS_PER_ROW = 50
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
 XML_PROLOG_BYTES = 64 * 1024
@@ -425,7 +427,7 @@ def _delimiter(text: str) -> str:
 
 
 def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
-    _check_archive(data, max_bytes)
+    _check_archive(data, max_bytes, max_rows)
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except _BROKEN_XLSX as exc:
@@ -436,7 +438,7 @@ def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
         workbook.close()
 
 
-def _check_archive(data: bytes, max_bytes: int) -> None:
+def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
     """Refuse zip bombs and XML with a DTD before openpyxl unpacks anything."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -452,13 +454,15 @@ def _check_archive(data: bytes, max_bytes: int) -> None:
                   "recipient list needs, so it was not opened.")
                 % {"limit": _megabytes(XLSX_MAX_EXPANSION * max_bytes)}
             )
+        elements, most = 0, XLSX_BASE_ELEMENTS + XLSX_ELEMENTS_PER_ROW * (max_rows + 1)
         for member in members:
             if member.file_size > XLSX_MAX_RATIO * max(member.compress_size, 1):
                 raise ListError(_unsafe_xlsx_message(member.filename))
             if _declares_dtd(archive, member):
                 raise ListError(_unsafe_xlsx_message(member.filename))
-            if _ELEMENT_PARTS.fullmatch(member.filename) and _elements_in(archive, member) > XLSX_MAX_ELEMENTS:
-                raise ListError(_too_many_elements_message())
+            elements += _elements_in(archive, member)
+            if elements > most:
+                raise ListError(_too_many_elements_message(most))
 
 
 def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
@@ -546,11 +550,11 @@ def _too_much_text_message(row: int, max_bytes: int) -> str:
     ) % {"row": row, "limit": _megabytes(max_bytes)}
 
 
-def _too_many_elements_message() -> str:
+def _too_many_elements_message(limit: int) -> str:
     return _(
-        "The workbook is too large to read here: its sheet holds more than %(limit)s entries. In Excel, "
+        "The workbook is too large to read here: it holds more than %(limit)s entries. In Excel, "
         "save it as “CSV UTF-8” and upload that file instead; CSV is read much faster."
-    ) % {"limit": f"{XLSX_MAX_ELEMENTS:,}"}
+    ) % {"limit": f"{limit:,}"}
 
 
 def _invalid_xlsx_message() -> str:

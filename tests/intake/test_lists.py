@@ -594,15 +594,20 @@ def test_one_shared_string_in_every_row_counts_once_per_cell():
     assert len(read(workbook, "list.xlsx", max_bytes=40_000_000, max_rows=5_000).rows) == 2_000
 
 
-def test_a_sheet_of_more_elements_than_a_real_list_needs_is_refused_before_openpyxl_reads_it(monkeypatch):
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet2.xml", "xl/strings.xml", "xl/styles2.xml"])
+def test_a_workbook_of_more_elements_than_its_rows_can_need_is_refused_whatever_the_parts_are_called(
+        part, monkeypatch):
     from approvals.intake import lists
 
+    monkeypatch.setattr(lists, "XLSX_BASE_ELEMENTS", 0)  # only the rows' share: 50 per row of max_rows=100
     workbook = xlsx([["email", "name"], *([f"a{i}@example.jp", f"名前{i}"] for i in range(90))])
-    assert len(read(workbook, "list.xlsx").rows) == 90
-    # 91 rows of two cells: about 640 elements (row, c, is, t per cell) in the sheet.
-    monkeypatch.setattr(lists, "XLSX_MAX_ELEMENTS", 500)
-    message = refusal(workbook, "list.xlsx")
-    assert message.startswith("The workbook is too large to read here: its sheet holds more than 500 entries.")
+    assert len(read(workbook, "list.xlsx").rows) == 90  # its theme, styles and rows: under 5,050
+    rng = random.Random(5)
+    junk = ("<x>" + "".join(f'<y a="{rng.randrange(100)}"/>' for _ in range(5_000)) + "</x>").encode()
+    with zipfile.ZipFile(io.BytesIO(workbook)) as source:
+        padded = zip_of({**{name: source.read(name) for name in source.namelist()}, part: junk})
+    message = refusal(padded, "list.xlsx")
+    assert message.startswith("The workbook is too large to read here: it holds more than 5,050 entries.")
     assert "CSV UTF-8" in message
 
 
