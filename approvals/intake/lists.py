@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from xml.parsers import expat
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
@@ -38,6 +39,8 @@ from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
+
+from .confined import Exceeded, run_confined
 
 __all__ = ["ListError", "RecipientTable", "read_recipient_list"]
 
@@ -55,6 +58,10 @@ XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
 # their names, since openpyxl finds them through the workbook's relationships.
 XLSX_BASE_ELEMENTS = 500_000
 XLSX_ELEMENTS_PER_ROW = 50
+# What reading one workbook may add in memory and take in CPU time (intake/confined.py). A real
+# list of 200,000 rows of 20 columns needs about 1 GB and 40 s; gunicorn's timeout is 120 s.
+XLSX_MEMORY_BYTES = 2 * 1024**3
+XLSX_CPU_SECONDS = 60
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
 XML_PROLOG_BYTES = 64 * 1024
@@ -429,9 +436,18 @@ def _delimiter(text: str) -> str:
 def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
     _check_archive(data, max_bytes, max_rows)
     try:
+        return run_confined(_read_workbook, data, max_bytes, max_rows,
+                            memory_bytes=XLSX_MEMORY_BYTES, cpu_seconds=XLSX_CPU_SECONDS, keep=ListError)
+    except Exceeded:
+        raise ListError(_too_demanding_message()) from None
+
+
+def _read_workbook(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
+    """openpyxl's part: run in a child process with a memory and a CPU ceiling (intake/confined.py)."""
+    try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except _BROKEN_XLSX as exc:
-        raise ListError(_invalid_xlsx_message()) from exc
+        raise _broken_or_out_of_memory(exc) from exc
     try:
         return (*_tabulate(_xlsx_records(workbook, max_bytes), max_rows), "xlsx")
     finally:
@@ -524,7 +540,7 @@ def _xlsx_records(workbook: Workbook, max_bytes: int) -> Iterator[list[str]]:
     except ListError:
         raise
     except _BROKEN_XLSX as exc:
-        raise ListError(_invalid_xlsx_message()) from exc
+        raise _broken_or_out_of_memory(exc) from exc
 
 
 def _cell_text(value: object) -> str:
@@ -555,6 +571,26 @@ def _too_many_elements_message(limit: int) -> str:
         "The workbook is too large to read here: it holds more than %(limit)s entries. In Excel, "
         "save it as “CSV UTF-8” and upload that file instead; CSV is read much faster."
     ) % {"limit": f"{limit:,}"}
+
+
+# XML parsers report running out of memory (under the child's ceiling) as a syntax error with their
+# library's "no memory" code: libxml2's XML_ERR_NO_MEMORY through lxml, which openpyxl uses when it is
+# installed, and expat's through ElementTree.
+_NO_MEMORY_CODES = {"lxml.etree": 2, "xml.etree.ElementTree": expat.errors.codes[expat.errors.XML_ERROR_NO_MEMORY]}
+
+
+def _broken_or_out_of_memory(exc: Exception) -> Exception:
+    """What a failure inside openpyxl means: a broken workbook, or one that needs more memory than it may have."""
+    if isinstance(exc, SyntaxError) and getattr(exc, "code", None) == _NO_MEMORY_CODES.get(type(exc).__module__):
+        return MemoryError()
+    return ListError(_invalid_xlsx_message())
+
+
+def _too_demanding_message() -> str:
+    return _(
+        "The workbook could not be read within the memory and time the server gives one upload. "
+        "In Excel, save it as “CSV UTF-8” and upload that file instead."
+    )
 
 
 def _invalid_xlsx_message() -> str:

@@ -1,0 +1,100 @@
+"""Run a parser of an uploaded file in a child process that cannot take the server down with it.
+
+openpyxl loads some parts of a workbook whole (styles, theme, the workbook itself) and keeps a
+row in memory until it ends: a crafted file of a few megabytes can make it build gigabytes
+of objects, or read for minutes. Counting beforehand (intake/lists.py) stops what can be
+counted; this stops the rest. The child is forked, so it starts at once with everything
+already imported, and gets a ceiling on the memory it may add and on its CPU time. If it
+passes either, it ends, and the upload gets a message instead of the web worker being killed
+by the kernel's out-of-memory killer, with every other request it was serving.
+
+Linux only for the memory ceiling (it reads /proc/self/statm); elsewhere only the CPU time
+is limited. Forking is what gunicorn's sync workers do all the time (one thread each). In a
+threaded server (the demo's runserver) the child holds only the forking thread: it runs the
+parser and nothing else, and Python renews its import and logging locks after a fork.
+"""
+
+import multiprocessing
+import os
+import resource
+from collections.abc import Callable
+from pathlib import Path
+
+_STATM = Path("/proc/self/statm")
+# How much longer than its CPU time a child may take by the clock (waiting for a core on a busy machine).
+WALL_SECONDS_MORE = 30
+
+
+class Exceeded(Exception):
+    """The child passed its memory or CPU ceiling, or ended without an answer."""
+
+
+def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int, keep: type[Exception]):
+    """``function(*args)`` in a forked child; its result, or the ``keep`` exception it raised, raised here.
+
+    Raises ``Exceeded`` when the child ran out of memory or CPU time; any other exception in the
+    child becomes a RuntimeError here, as it would have been one in the request.
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(sender, function, args, memory_bytes, cpu_seconds, keep),
+                            daemon=True)
+    child.start()
+    sender.close()
+    try:
+        # Wall-clock time as well: a child stopped by the kernel, or sleeping, uses no CPU time.
+        outcome = receiver.recv() if receiver.poll(cpu_seconds + WALL_SECONDS_MORE) else ("exceeded", None)
+    except EOFError:  # ended without an answer: killed at the CPU ceiling, or crashed
+        outcome = ("exceeded", None)
+    finally:
+        receiver.close()
+        child.join(timeout=1)
+        if child.is_alive():
+            child.kill()
+            child.join()
+    kind, value = outcome
+    if kind == "done":
+        return value
+    if kind == "kept":
+        raise keep(value)
+    if kind == "exceeded":
+        raise Exceeded
+    raise RuntimeError(f"the confined parser failed: {value}")
+
+
+def _child(sender, function: Callable, args: tuple, memory_bytes: int, cpu_seconds: int,
+           keep: type[Exception]) -> None:
+    try:
+        _limit(memory_bytes, cpu_seconds)
+        outcome = ("done", function(*args))
+    except keep as exc:
+        outcome = ("kept", str(exc))
+    except MemoryError:
+        outcome = ("exceeded", None)
+    except BaseException as exc:  # noqa: BLE001 - whatever it was, the parent reports it
+        outcome = ("failed", f"{type(exc).__name__}: {exc}")
+    try:
+        sender.send(outcome)
+    except MemoryError:
+        sender.send(("exceeded", None))
+    finally:
+        sender.close()
+        # No clean-up of what the parent owns (its database connection, its files): just end.
+        os._exit(0)
+
+
+def _limit(memory_bytes: int, cpu_seconds: int) -> None:
+    used_cpu = int(sum(os.times()[:2]))  # a forked child starts with its own count, but be sure
+    _lower(resource.RLIMIT_CPU, used_cpu + cpu_seconds)
+    if _STATM.exists():
+        # The child starts as a copy of the parent: the ceiling is what it already has, plus the budget.
+        used = int(_STATM.read_text().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        _lower(resource.RLIMIT_AS, used + memory_bytes)
+
+
+def _lower(kind: int, value: int) -> None:
+    """Set the limit to value, or to the hard limit if that is lower already (only root may raise it)."""
+    _soft, hard = resource.getrlimit(kind)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(kind, (value, value))

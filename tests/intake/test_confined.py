@@ -1,0 +1,121 @@
+"""Workbooks are read in a child process with a memory and a CPU ceiling (approvals/intake/confined.py)."""
+
+import io
+import os
+import random
+import re
+import resource
+import signal
+import zipfile
+
+import pytest
+from django.utils import translation
+from openpyxl import Workbook
+
+from approvals.intake import lists
+from approvals.intake.confined import Exceeded, run_confined
+from approvals.intake.lists import ListError, read_recipient_list
+from tests.samples import xlsx
+
+MB = 1024 * 1024
+
+
+@pytest.fixture(autouse=True)
+def english():
+    with translation.override("en"):
+        yield
+
+
+class Refused(Exception):
+    pass
+
+
+def give(value):
+    return value
+
+
+def refuse(message):
+    raise Refused(message)
+
+
+def fail():
+    raise KeyError("a bug")
+
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def grow():
+    hoard = []
+    while True:
+        hoard.append(bytearray(16 * MB))
+
+
+def spin():
+    while True:
+        pass
+
+
+def test_the_child_gives_back_its_result_or_the_exception_the_caller_keeps():
+    table = (["email"], [{"email": "山田@example.jp"}], [2], "utf-8")
+    assert run_confined(give, table, memory_bytes=256 * MB, cpu_seconds=10, keep=Refused) == table
+    with pytest.raises(Refused, match="^the reason$"):
+        run_confined(refuse, "the reason", memory_bytes=256 * MB, cpu_seconds=10, keep=Refused)
+    with pytest.raises(RuntimeError, match="KeyError"):
+        run_confined(fail, memory_bytes=256 * MB, cpu_seconds=10, keep=Refused)
+
+
+@pytest.mark.parametrize("function", [die, grow, spin], ids=["killed", "out-of-memory", "out-of-cpu"])
+def test_a_child_that_dies_or_passes_a_ceiling_is_reported_and_the_parent_is_unharmed(function):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(Exceeded):
+        run_confined(function, memory_bytes=128 * MB, cpu_seconds=1, keep=Refused)
+    # The parent's own peak memory did not take on what the child hoarded.
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB
+
+
+def styles_bomb(count: int) -> bytes:
+    """A small workbook whose styles part holds count cell formats (openpyxl builds each as objects)."""
+    book = xlsx([["email"], ["a@example.jp"]])
+    rng = random.Random(11)
+    formats = "".join(f'<xf numFmtId="{rng.randrange(200)}" fontId="0" fillId="0" borderId="{rng.randrange(9)}"/>'
+                      for _ in range(count))
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            part = source.read(name)
+            if name == "xl/styles.xml":
+                part = re.sub(rb"<cellXfs[^>]*>.*?</cellXfs>", f'<cellXfs count="{count}">{formats}</cellXfs>'.encode(),
+                              part, flags=re.S)
+            target.writestr(name, part)
+    return out.getvalue()
+
+
+def test_a_workbook_whose_styles_would_fill_the_memory_is_refused_not_read(monkeypatch):
+    monkeypatch.setattr(lists, "XLSX_MEMORY_BYTES", 200 * MB)
+    data = styles_bomb(300_000)
+    assert len(data) < 8 * MB
+    with pytest.raises(ListError) as refused:
+        read_recipient_list("styles.xlsx", data, max_bytes=8 * MB, max_rows=100)
+    assert str(refused.value).startswith("The workbook could not be read within the memory and time")
+    assert "CSV UTF-8" in str(refused.value)
+
+
+def test_a_workbook_that_takes_longer_than_its_cpu_time_is_refused(monkeypatch):
+    monkeypatch.setattr(lists, "XLSX_CPU_SECONDS", 1)
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet()
+    sheet.append(["email", *(f"c{i}" for i in range(9))])
+    for i in range(40_000):
+        sheet.append([f"m{i}@example.jp", *(f"v{i}-{j}" for j in range(9))])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with pytest.raises(ListError, match="^The workbook could not be read within the memory and time"):
+        read_recipient_list("big.xlsx", buffer.getvalue(), max_bytes=50 * MB, max_rows=100_000)
+
+
+def test_an_ordinary_workbook_is_read_as_before():
+    table = read_recipient_list("list.xlsx", xlsx([["氏名", "email"], ["山田 太郎", "yamada@example.jp"]]),
+                                max_bytes=MB, max_rows=10)
+    assert table.rows == [{"氏名": "山田 太郎", "email": "yamada@example.jp"}]
