@@ -188,6 +188,11 @@ def read_recipient_list(
 
 # A header wider than this is refused: far more than any member list has (Excel allows 16,384).
 MAX_COLUMNS = 1_000
+# Every row is kept with every column, empty or not: rows x columns may be at most 50 per row of
+# the row limit (10 million cells for 200,000 rows; at least a million). Without it, a few hundred
+# kilobytes of empty cells under a header of 1,000 columns became gigabytes of rows.
+CELLS_PER_ROW_OF_THE_LIMIT = 50
+MIN_CELLS = 1_000_000
 # Excel's own limit for one cell. A longer value cannot have been saved from a spreadsheet as it
 # is, and no merge field needs one: it is refused before anything else reads it.
 MAX_CELL_CHARS = 32_767
@@ -207,11 +212,14 @@ def _tabulate(
               "for example “email” and “name”.")
         )
     rows, row_numbers, count = [], [], 0
+    most_rows_by_cells = max(MIN_CELLS, CELLS_PER_ROW_OF_THE_LIMIT * max_rows) // len(columns)
     for number, cells in numbered:
         if not cells:
             continue  # blank rows separate blocks in spreadsheets; they are nobody
         count += 1
         if count <= max_rows:  # past the limit, only count, so the message can say how many
+            if count > most_rows_by_cells:
+                raise ListError(_too_many_cells_message(number, len(columns), most_rows_by_cells * len(columns)))
             rows.append(_row(columns, cells, number))
             row_numbers.append(number)
     if count > max_rows:
@@ -220,6 +228,13 @@ def _tabulate(
             % {"count": count, "limit": max_rows}
         )
     return columns, rows, row_numbers
+
+
+def _too_many_cells_message(row: int, columns: int, limit: int) -> str:
+    return _(
+        "With its %(columns)s columns, the list passes %(limit)s cells at row %(row)d. Delete the columns "
+        "the message does not need, or split the list."
+    ) % {"columns": f"{columns:,}", "limit": f"{limit:,}", "row": row}
 
 
 def _within_cell_limit(cells: list[str], number: int) -> list[str]:
@@ -581,7 +596,8 @@ _NO_MEMORY_CODES = {"lxml.etree": 2, "xml.etree.ElementTree": expat.errors.codes
 
 def _broken_or_out_of_memory(exc: Exception) -> Exception:
     """What a failure inside openpyxl means: a broken workbook, or one that needs more memory than it may have."""
-    if isinstance(exc, SyntaxError) and getattr(exc, "code", None) == _NO_MEMORY_CODES.get(type(exc).__module__):
+    code = getattr(exc, "code", None)
+    if isinstance(exc, SyntaxError) and code is not None and code == _NO_MEMORY_CODES.get(type(exc).__module__):
         return MemoryError()
     return ListError(_invalid_xlsx_message())
 

@@ -57,6 +57,17 @@ def spin():
         pass
 
 
+def half_an_answer():
+    """Write the start of an answer on the pipe to the parent, then die: as a kill in mid-send would."""
+    import gc
+    import struct
+    from multiprocessing.connection import Connection
+
+    pipe = next(o for o in gc.get_objects() if isinstance(o, Connection) and o.writable and not o.closed)
+    os.write(pipe.fileno(), struct.pack("!i", 1000) + b"x" * 100)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def test_the_child_gives_back_its_result_or_the_exception_the_caller_keeps():
     table = (["email"], [{"email": "山田@example.jp"}], [2], "utf-8")
     assert run_confined(give, table, memory_bytes=256 * MB, cpu_seconds=10, keep=Refused) == table
@@ -66,7 +77,8 @@ def test_the_child_gives_back_its_result_or_the_exception_the_caller_keeps():
         run_confined(fail, memory_bytes=256 * MB, cpu_seconds=10, keep=Refused)
 
 
-@pytest.mark.parametrize("function", [die, grow, spin], ids=["killed", "out-of-memory", "out-of-cpu"])
+@pytest.mark.parametrize("function", [die, grow, spin, half_an_answer],
+                         ids=["killed", "out-of-memory", "out-of-cpu", "killed-while-answering"])
 def test_a_child_that_dies_or_passes_a_ceiling_is_reported_and_the_parent_is_unharmed(function):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(Exceeded):
@@ -113,6 +125,16 @@ def test_a_workbook_that_takes_longer_than_its_cpu_time_is_refused(monkeypatch):
     book.save(buffer)
     with pytest.raises(ListError, match="^The workbook could not be read within the memory and time"):
         read_recipient_list("big.xlsx", buffer.getvalue(), max_bytes=50 * MB, max_rows=100_000)
+
+
+def test_a_list_of_many_empty_columns_is_refused_before_it_fills_the_memory(monkeypatch):
+    """A header of 1,000 columns over rows of empty cells: little text, but every row keeps every column."""
+    monkeypatch.setattr(lists, "MIN_CELLS", 0)
+    data = ("email," + ",".join(f"c{i}" for i in range(999)) + "\r\n"
+            + ("a@example.jp" + "," * 999 + "\r\n") * 30).encode()
+    with pytest.raises(ListError) as refused:
+        read_recipient_list("wide.csv", data, max_bytes=MB, max_rows=500)  # 50 x 500 = 25,000 cells
+    assert str(refused.value).startswith("With its 1,000 columns, the list passes 25,000 cells at row 27.")
 
 
 def test_an_ordinary_workbook_is_read_as_before():
