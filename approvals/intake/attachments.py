@@ -47,6 +47,9 @@ from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
+from . import confined
+from .confined import Exceeded, run_confined
+
 __all__ = ["AttachmentRefused", "Inspection", "Reason", "inspect_attachment", "render_reason", "suspicious_filename"]
 
 
@@ -804,6 +807,19 @@ _XLSX_TEXT_PARTS = re.compile(r"xl/(.*comment[^/]*|drawings/[^/]+|persons/[^/]+)
 
 @_extractor("xlsx")
 def _xlsx_text(data: bytes, ctx: _Context) -> str:
+    # openpyxl in a child process with a memory and a CPU ceiling (intake/confined.py): crafted
+    # styles or an endless row would otherwise build gigabytes of objects in the web worker.
+    try:
+        rows = run_confined(_xlsx_cell_rows, data, memory_bytes=confined.WORKBOOK_MEMORY_BYTES,
+                            cpu_seconds=confined.WORKBOOK_CPU_SECONDS)
+    except Exceeded:
+        raise _NotInspectable(Reason("unreadable")) from None
+    # Cell comments, threaded comments and text boxes are not cells: read their parts.
+    rows.extend(_ooxml_parts(data, ctx, lambda name: bool(_XLSX_TEXT_PARTS.fullmatch(name))))
+    return "\n".join(rows)
+
+
+def _xlsx_cell_rows(data: bytes) -> list[str]:
     import openpyxl
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
@@ -817,9 +833,7 @@ def _xlsx_text(data: bytes, ctx: _Context) -> str:
                     rows.append("\t".join("" if value is None else str(value) for value in row))
     finally:
         workbook.close()
-    # Cell comments, threaded comments and text boxes are not cells: read their parts.
-    rows.extend(_ooxml_parts(data, ctx, lambda name: bool(_XLSX_TEXT_PARTS.fullmatch(name))))
-    return "\n".join(rows)
+    return rows
 
 
 # Plain files and archives --------------------------------------------------------

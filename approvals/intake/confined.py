@@ -23,6 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
+# What reading one workbook may add in memory and take in CPU time. A real list of 200,000 rows
+# of 20 columns needs about 1 GB and 20 to 40 s; gunicorn's timeout is 120 s.
+WORKBOOK_MEMORY_BYTES = 2 * 1024**3
+WORKBOOK_CPU_SECONDS = 60
 _STATM = Path("/proc/self/statm")
 # How much longer than its CPU time a child may take by the clock (waiting for a core on a busy machine);
 # with 60 s of CPU, 80 s in all leaves the request time to store the list within gunicorn's 120 s.
@@ -33,8 +37,9 @@ class Exceeded(Exception):
     """The child passed its memory or CPU ceiling, or ended without an answer."""
 
 
-def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int, keep: type[Exception]):
-    """``function(*args)`` in a forked child; its result, or the ``keep`` exception it raised, raised here.
+def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int, keep: type[Exception] | tuple = ()):
+    """``function(*args)`` in a forked child; its result, or the ``keep`` exception it raised, raised here
+    (rebuilt from its message).
 
     Raises ``Exceeded`` when the child ran out of memory or CPU time; any other exception in the
     child becomes a RuntimeError here, as it would have been one in the request.
@@ -68,7 +73,7 @@ def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int,
 
 
 def _child(sender, function: Callable, args: tuple, memory_bytes: int, cpu_seconds: int,
-           keep: type[Exception]) -> None:
+           keep: type[Exception] | tuple) -> None:
     try:
         _limit(memory_bytes, cpu_seconds)
         outcome = ("done", function(*args))

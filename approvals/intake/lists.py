@@ -40,7 +40,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook.workbook import Workbook
 
-from .confined import Exceeded, run_confined
+from .confined import WORKBOOK_CPU_SECONDS, WORKBOOK_MEMORY_BYTES, Exceeded, run_confined
 
 __all__ = ["ListError", "RecipientTable", "read_recipient_list"]
 
@@ -58,10 +58,9 @@ XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
 # their names, since openpyxl finds them through the workbook's relationships.
 XLSX_BASE_ELEMENTS = 500_000
 XLSX_ELEMENTS_PER_ROW = 50
-# What reading one workbook may add in memory and take in CPU time (intake/confined.py). A real
-# list of 200,000 rows of 20 columns needs about 1 GB and 40 s; gunicorn's timeout is 120 s.
-XLSX_MEMORY_BYTES = 2 * 1024**3
-XLSX_CPU_SECONDS = 60
+# What reading one workbook may add in memory and take in CPU time (intake/confined.py).
+XLSX_MEMORY_BYTES = WORKBOOK_MEMORY_BYTES
+XLSX_CPU_SECONDS = WORKBOOK_CPU_SECONDS
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
 XML_PROLOG_BYTES = 64 * 1024

@@ -481,3 +481,14 @@ def test_names_that_look_like_a_recipient_list_are_suspicious():
 def test_ordinary_newsletter_names_are_not_suspicious():
     for name in ("2024年6月号.pdf", "newsletter.pdf", "お知らせ.docx", "flyer.png"):
         assert not suspicious_filename(name), name
+
+
+def test_an_xlsx_whose_styles_would_fill_the_memory_is_allowed_but_reported_as_unreadable(monkeypatch):
+    """openpyxl reads attachments in a child process too: crafted styles cannot take the server's memory."""
+    from approvals.intake import confined
+    from tests.intake.test_confined import styles_bomb
+
+    monkeypatch.setattr(confined, "WORKBOOK_MEMORY_BYTES", 200 * 1024 * 1024)
+    result = inspect("report.xlsx", styles_bomb(300_000), max_bytes=8 * 1024 * 1024)
+    assert (result.kind, result.allowed, result.text) == ("xlsx", True, None)
+    assert "could not be read" in result.reason
