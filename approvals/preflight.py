@@ -47,7 +47,7 @@ def findings_of(campaign: Campaign) -> tuple[str, list[Finding]]:
     the findings of exactly the version that is hashed.
     """
     content_hash = compute_content_hash(campaign)
-    stored = _stored(campaign, _key(campaign, _environment(campaign), content_hash))
+    stored = _stored(campaign, _key(_environment(campaign), content_hash))
     if stored is not None:
         return content_hash, stored
     return check_now(campaign)
@@ -55,7 +55,7 @@ def findings_of(campaign: Campaign) -> tuple[str, list[Finding]]:
 
 def cached_findings(campaign: Campaign) -> list[Finding] | None:
     """The stored findings of the campaign as it is now, or None when this version was never checked."""
-    return _stored(campaign, _key(campaign, _environment(campaign), compute_content_hash(campaign)))
+    return _stored(campaign, _key(_environment(campaign), compute_content_hash(campaign)))
 
 
 def check_now(campaign: Campaign) -> tuple[str, list[Finding]]:
@@ -70,7 +70,7 @@ def check_now(campaign: Campaign) -> tuple[str, list[Finding]]:
     context = PreflightContext.load(campaign)
     rows = ((row.row_number, row.email, row.display_name, row.data) for row in context.rows)
     content_hash = hash_of(campaign, rows, context.stored_attachments)
-    key = _key(campaign, environment, content_hash)
+    key = _key(environment, content_hash)
     findings = _stored(campaign, key)  # another request may have checked this version meanwhile
     if findings is None:
         findings = guards.run_checks(context)
@@ -122,7 +122,7 @@ def _environment(campaign: Campaign) -> dict:
     }
 
 
-def _key(campaign: Campaign, environment: dict, content_hash: str) -> str:
+def _key(environment: dict, content_hash: str) -> str:
     parts = {**environment, "content": content_hash}
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
