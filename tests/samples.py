@@ -1,6 +1,7 @@
 """Sample files the tests attach: built here, byte for byte, so nothing is fetched."""
 
 import io
+import zipfile
 
 from openpyxl import Workbook
 
@@ -39,4 +40,59 @@ def xlsx(rows: list[list]) -> bytes:
         workbook.active.append(row)
     buffer = io.BytesIO()
     workbook.save(buffer)
+    return buffer.getvalue()
+
+
+class Raw(str):
+    """XML given as is to xlsx_sharing: a whole cell element, or what a shared string's <si> holds."""
+
+
+def xlsx_sharing(rows: list[list[str | int]], shared: list[str]) -> bytes:
+    """A workbook as Excel stores text: a cell that is an int n shows shared string n, a str is inline.
+
+    openpyxl writes every text inline, so the few parts are written here by hand.
+    """
+    from xml.sax.saxutils import escape
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    package = "http://schemas.openxmlformats.org/package/2006"
+    kind = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+
+    def cell(ref: str, value: str | int) -> str:
+        if isinstance(value, Raw):
+            return value
+        if isinstance(value, int):
+            return f'<c r="{ref}" t="s"><v>{value}</v></c>'
+        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+
+    sheet_rows = "".join(
+        f'<row r="{number}">' + "".join(cell(f"{chr(64 + column)}{number}", value)
+                                        for column, value in enumerate(row, start=1)) + "</row>"
+        for number, row in enumerate(rows, start=1))
+    def string(text: str) -> str:
+        return text if isinstance(text, Raw) else f'<t xml:space="preserve">{escape(text)}</t>'
+
+    strings = "".join(f"<si>{string(text)}</si>" for text in shared)
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{package}/content-types">'
+        f'<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        f'<Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{kind}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{kind}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{kind}.sharedStrings+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
+        f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
+        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{package}/relationships">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{sheet_rows}</sheetData></worksheet>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">{strings}</sst>',
+    }
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text)
     return buffer.getvalue()

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field, replace
 
 from django.utils.translation import gettext as _
 
-from . import confined
+from . import confined, workbooks
 from .confined import Exceeded, run_confined
 
 __all__ = ["AttachmentRefused", "Inspection", "Reason", "inspect_attachment", "render_reason", "suspicious_filename"]
@@ -558,8 +558,9 @@ def _examine_zip(data: bytes, max_bytes: int) -> _ZipFacts:
     """Judge a ZIP-based file before any library is allowed to open it.
 
     The sizes checked are those declared in the central directory. That is
-    sound because zipfile (which openpyxl uses as well) never returns more than
-    the declared size: a member that lies fails its CRC.
+    sound because zipfile never returns more than the declared size (a member
+    that lies fails its CRC), and calamine's zip reader refuses a member "larger
+    than its declared uncompressed size" (a test keeps this true).
     """
     with _open_zip(data) as archive:
         infos = archive.infolist()
@@ -807,8 +808,8 @@ _XLSX_TEXT_PARTS = re.compile(r"xl/(.*comment[^/]*|drawings/[^/]+|persons/[^/]+)
 
 @_extractor("xlsx")
 def _xlsx_text(data: bytes, ctx: _Context) -> str:
-    # openpyxl in a child process with a memory and a CPU ceiling (intake/confined.py): crafted
-    # styles or an endless row would otherwise build gigabytes of objects in the web worker.
+    # Read in a child process with a memory and a CPU ceiling (intake/confined.py): a crafted
+    # workbook can make any reader build gigabytes in memory (one shared string in every cell).
     try:
         rows = run_confined(_xlsx_cell_rows, data, memory_bytes=confined.WORKBOOK_MEMORY_BYTES,
                             cpu_seconds=confined.WORKBOOK_CPU_SECONDS)
@@ -820,20 +821,10 @@ def _xlsx_text(data: bytes, ctx: _Context) -> str:
 
 
 def _xlsx_cell_rows(data: bytes) -> list[str]:
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        rows: list[str] = []
-        # All worksheets, hidden ones included: a hidden sheet is exactly
-        # where a recipient list would go unnoticed.
-        for sheet in workbook.worksheets:
-            for row in sheet.iter_rows(values_only=True):
-                if any(value is not None for value in row):
-                    rows.append("\t".join("" if value is None else str(value) for value in row))
-    finally:
-        workbook.close()
-    return rows
+    # All worksheets, hidden ones included: a hidden sheet is exactly
+    # where a recipient list would go unnoticed.
+    return ["\t".join(workbooks.cell_text(value) for value in row)
+            for sheet in workbooks.worksheets(data) for row in sheet if any(value != "" for value in row)]
 
 
 # Plain files and archives --------------------------------------------------------

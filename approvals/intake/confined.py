@@ -1,12 +1,14 @@
 """Run a parser of an uploaded file in a child process that cannot take the server down with it.
 
-openpyxl loads some parts of a workbook whole (styles, theme, the workbook itself) and keeps a
-row in memory until it ends: a crafted file of a few megabytes can make it build gigabytes
-of objects, or read for minutes. Counting beforehand (intake/lists.py) stops what can be
-counted; this stops the rest. The child is forked, so it starts at once with everything
-already imported, and gets a ceiling on the memory it may add and on its CPU time. If it
-passes either, it ends, and the upload gets a message instead of the web worker being killed
-by the kernel's out-of-memory killer, with every other request it was serving.
+A workbook reader builds the sheet in memory: a crafted file of a few megabytes (one shared
+string in every cell, a cell at row 1,048,576 of column XFD) can make it ask for gigabytes, or
+read for minutes. Counting beforehand (intake/lists.py) stops what can be counted; this stops
+the rest. calamine, written in Rust, aborts its process when memory runs out: here that
+process is the child, and the parent reports it like any other ceiling. The child is forked,
+so it starts at once with everything already imported, and gets a ceiling on the memory it
+may add and on its CPU time. If it passes either, it ends, and the upload gets a message
+instead of the web worker being killed by the kernel's out-of-memory killer, with every
+other request it was serving.
 
 Linux only for the memory ceiling (it reads /proc/self/statm); elsewhere only the CPU time
 is limited. Forking is what gunicorn's sync workers do all the time (one thread each). In a
@@ -23,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
-# What reading one workbook may add in memory and take in CPU time. A real list of 200,000 rows
-# of 20 columns needs about 1 GB and 20 to 40 s; gunicorn's timeout is 120 s.
+# What reading one workbook may add in memory and take in CPU time: far more than a real list of
+# 200,000 rows of 20 columns needs (a few seconds); gunicorn's timeout is 120 s.
 WORKBOOK_MEMORY_BYTES = 2 * 1024**3
 WORKBOOK_CPU_SECONDS = 60
 _STATM = Path("/proc/self/statm")

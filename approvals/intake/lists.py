@@ -19,7 +19,6 @@ row with every other.
 
 import codecs
 import csv
-import datetime
 import hashlib
 import io
 import re
@@ -31,31 +30,26 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from xml.parsers import expat
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook.workbook import Workbook
 
+from . import workbooks
 from .confined import WORKBOOK_CPU_SECONDS, WORKBOOK_MEMORY_BYTES, Exceeded, run_confined
 
 __all__ = ["ListError", "RecipientTable", "read_recipient_list"]
 
 # Zip bomb limits, relative to the upload limit so they scale with it.
-# Total uncompressed size <= 5 x max_bytes (250 MB by default). openpyxl reads about half a
-# million XML elements a second, so this bounds the time a crafted workbook can take to what
-# the largest real list needs: 200,000 rows of 20 columns as openpyxl writes them unpack to 222 MB.
+# Total uncompressed size <= 5 x max_bytes (250 MB by default): what the largest real list
+# needs (200,000 rows of 20 columns as openpyxl writes them unpack to 222 MB), and no more.
 XLSX_MAX_EXPANSION = 5
 XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
-# openpyxl reads about half a million XML elements a second, element by element, whatever they
-# are. A workbook may hold, in all its parts together, half a million for its own parts (styles,
-# theme, names) and 50 per row of the row limit: 200,000 rows of 20 columns as Excel writes them
-# hold 8.2 million, the limit is 10.5 million. Crafted markup beyond that is refused before
-# openpyxl reads it (it would keep the upload waiting for minutes). Parts are counted whatever
-# their names, since openpyxl finds them through the workbook's relationships.
+# The time to read a workbook grows with its XML elements, whatever they are (calamine reads about
+# six million a second). A workbook may hold, in all its parts together, half a million for its
+# own parts (styles, theme, names) and 50 per row of the row limit: 200,000 rows of 20 columns as
+# Excel writes them hold 8.2 million, the limit is 10.5 million. Crafted markup beyond that is
+# refused before the workbook is read. Parts are counted whatever their names, since a reader
+# finds them through the workbook's relationships.
 XLSX_BASE_ELEMENTS = 500_000
 XLSX_ELEMENTS_PER_ROW = 50
 # What reading one workbook may add in memory and take in CPU time (intake/confined.py).
@@ -111,13 +105,6 @@ _NAME_EXACT = re.compile(r"(?:お?名前|氏名|宛名|姓名|フルネーム|(?
 _NAME_LOOSE = re.compile(r"名前|氏名|宛名|name")
 # Readings and company names are names too, but not the one to greet someone by.
 _NOT_A_PERSON = re.compile(r"カナ|かな|フリガナ|ふりがな|読み|よみ|kana|会社|company|mail|メール")
-
-# What openpyxl raises for a damaged or fake workbook: it parses the file lazily
-# and does not wrap its parsers' errors, so these can also come from iter_rows.
-_BROKEN_XLSX = (
-    zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError, IndexError,
-    AttributeError, TypeError, ValueError, SyntaxError, NotImplementedError, EOFError, OSError,
-)
 
 
 class ListError(ValueError):
@@ -239,8 +226,17 @@ def _too_many_cells_message(row: int, columns: int, limit: int) -> str:
 def _within_cell_limit(cells: list[str], number: int) -> list[str]:
     for index, cell in enumerate(cells, start=1):
         if len(cell) > MAX_CELL_CHARS:
-            raise ListError(_cell_too_long_message(number, get_column_letter(index)))
+            raise ListError(_cell_too_long_message(number, _column_letter(index)))
     return cells
+
+
+def _column_letter(number: int) -> str:
+    """Excel's name of the column at 1-based ``number``: 1 is A, 27 is AA."""
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
 
 
 def _cell_too_long_message(row: int, column: str = "") -> str:
@@ -457,19 +453,18 @@ def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
 
 
 def _read_workbook(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
-    """openpyxl's part: run in a child process with a memory and a CPU ceiling (intake/confined.py)."""
+    """The reading itself: run in a child process with a memory and a CPU ceiling (intake/confined.py)."""
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except _BROKEN_XLSX as exc:
-        raise _broken_or_out_of_memory(exc) from exc
-    try:
-        return (*_tabulate(_xlsx_records(workbook, max_bytes), max_rows), "xlsx")
-    finally:
-        workbook.close()
+        sheets = workbooks.worksheets(data, first_only=True)
+    except workbooks.BrokenWorkbook as exc:
+        raise ListError(_invalid_xlsx_message()) from exc
+    if not sheets:
+        raise ListError(_invalid_xlsx_message())  # chart sheets only
+    return (*_tabulate(_xlsx_records(sheets[0], max_bytes), max_rows), "xlsx")
 
 
 def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
-    """Refuse zip bombs and XML with a DTD before openpyxl unpacks anything."""
+    """Refuse zip bombs, XML with a DTD and crafted markup before the workbook is read."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as exc:
@@ -529,48 +524,21 @@ def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
     return count
 
 
-def _xlsx_records(workbook: Workbook, max_bytes: int) -> Iterator[list[str]]:
+def _xlsx_records(values: workbooks.Cells, max_bytes: int) -> Iterator[list[str]]:
+    if len(values) > EXCEL_MAX_ROWS:
+        raise ListError(_invalid_xlsx_message())  # a forged row number: Excel has no such row
     text_size = 0
-    try:
-        sheet = workbook.worksheets[0]
-        # The stored dimension may be wrong (some exporters write "A1"); without
-        # this reset, read-only mode silently drops the rows and columns beyond it.
-        sheet.reset_dimensions()
-        for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            if number > EXCEL_MAX_ROWS:
-                # A forged row number would otherwise make openpyxl yield
-                # billions of empty rows.
-                raise ListError(_invalid_xlsx_message())
-            cells = _within_cell_limit([_cell_text(value) for value in values], number)
-            # A shared string is stored once and may fill any number of cells: a workbook of a
-            # few kilobytes can hold gigabytes of text. Its text may be as large as a CSV may be.
-            text_size += sum(len(cell) if cell.isascii() else len(cell.encode()) for cell in cells)
-            if text_size > max_bytes:
-                raise ListError(_too_much_text_message(number, max_bytes))
-            # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake.
-            if _looks_garbled("\t".join(cells)):
-                raise ListError(_garbled_row_message(number))
-            yield cells
-    except ListError:
-        raise
-    except _BROKEN_XLSX as exc:
-        raise _broken_or_out_of_memory(exc) from exc
-
-
-def _cell_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # Excel stores every number as a float: 42.0 is 42
-    if isinstance(value, datetime.datetime):
-        if value.time() == datetime.time(0):
-            return value.date().isoformat()  # a date cell: openpyxl gives midnight
-        return value.isoformat(sep=" ", timespec="seconds")
-    if isinstance(value, datetime.date | datetime.time):
-        return value.isoformat()
-    return str(value)
+    for number, row in enumerate(values, start=1):
+        cells = _within_cell_limit([workbooks.cell_text(value) for value in row], number)
+        # A shared string is stored once and may fill any number of cells: a workbook of a
+        # few kilobytes can hold gigabytes of text. Its text may be as large as a CSV may be.
+        text_size += sum(len(cell) if cell.isascii() else len(cell.encode()) for cell in cells)
+        if text_size > max_bytes:
+            raise ListError(_too_much_text_message(number, max_bytes))
+        # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake.
+        if _looks_garbled("\t".join(cells)):
+            raise ListError(_garbled_row_message(number))
+        yield cells
 
 
 def _too_much_text_message(row: int, max_bytes: int) -> str:
@@ -585,20 +553,6 @@ def _too_many_elements_message(limit: int) -> str:
         "The workbook is too large to read here: it holds more than %(limit)s entries. In Excel, "
         "save it as “CSV UTF-8” and upload that file instead; CSV is read much faster."
     ) % {"limit": f"{limit:,}"}
-
-
-# XML parsers report running out of memory (under the child's ceiling) as a syntax error with their
-# library's "no memory" code: libxml2's XML_ERR_NO_MEMORY through lxml, which openpyxl uses when it is
-# installed, and expat's through ElementTree.
-_NO_MEMORY_CODES = {"lxml.etree": 2, "xml.etree.ElementTree": expat.errors.codes[expat.errors.XML_ERROR_NO_MEMORY]}
-
-
-def _broken_or_out_of_memory(exc: Exception) -> Exception:
-    """What a failure inside openpyxl means: a broken workbook, or one that needs more memory than it may have."""
-    code = getattr(exc, "code", None)
-    if isinstance(exc, SyntaxError) and code is not None and code == _NO_MEMORY_CODES.get(type(exc).__module__):
-        return MemoryError()
-    return ListError(_invalid_xlsx_message())
 
 
 def _too_demanding_message() -> str:

@@ -3,19 +3,17 @@
 import io
 import os
 import random
-import re
 import resource
 import signal
 import zipfile
 
 import pytest
 from django.utils import translation
-from openpyxl import Workbook
 
 from approvals.intake import lists
 from approvals.intake.confined import Exceeded, run_confined
 from approvals.intake.lists import ListError, read_recipient_list
-from tests.samples import xlsx
+from tests.samples import xlsx, xlsx_sharing
 
 MB = 1024 * 1024
 
@@ -87,44 +85,66 @@ def test_a_child_that_dies_or_passes_a_ceiling_is_reported_and_the_parent_is_unh
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB
 
 
-def styles_bomb(count: int) -> bytes:
-    """A small workbook whose styles part holds count cell formats (openpyxl builds each as objects)."""
-    book = xlsx([["email"], ["a@example.jp"]])
-    rng = random.Random(11)
-    formats = "".join(f'<xf numFmtId="{rng.randrange(200)}" fontId="0" fillId="0" borderId="{rng.randrange(9)}"/>'
-                      for _ in range(count))
+def rewrite_sheet(book: bytes, change) -> bytes:
+    """The same workbook with its sheet's XML passed through change()."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(book)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for name in source.namelist():
             part = source.read(name)
-            if name == "xl/styles.xml":
-                part = re.sub(rb"<cellXfs[^>]*>.*?</cellXfs>", f'<cellXfs count="{count}">{formats}</cellXfs>'.encode(),
-                              part, flags=re.S)
-            target.writestr(name, part)
+            target.writestr(name, change(part) if name == "xl/worksheets/sheet1.xml" else part)
     return out.getvalue()
 
 
-def test_a_workbook_whose_styles_would_fill_the_memory_is_refused_not_read(monkeypatch):
+def one_string_in_every_row(rows: int, length: int = 32_000) -> bytes:
+    """A small workbook whose one shared string fills a cell of every row: the reader copies it into each."""
+    rng = random.Random(3)
+    note = "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(length))  # does not compress far
+    return xlsx_sharing([["email", "note"], *([f"m{n}@example.jp", 0] for n in range(rows))], [note])
+
+
+def corners(column: str, row: int) -> bytes:
+    """A workbook with A1 and one more cell: the reader builds the whole rectangle between them."""
+    book = xlsx([["email"], ["a@example.jp"]])
+    last = f'<row r="{row}"><c r="{column}{row}"><v>1</v></c></row></sheetData>'.encode()
+    return rewrite_sheet(book, lambda sheet: sheet.replace(b"</sheetData>", last))
+
+
+def markup(elements: int) -> bytes:
+    """A one-row workbook followed by empty elements that the reader has to go through."""
+    rng = random.Random(5)
+    block = "".join(f'<x a="{rng.randrange(100)}"/>' for _ in range(100_000)).encode()  # too random to compress far
+    filler = block * (elements // 100_000)
+    book = xlsx([["email"], ["a@example.jp"]])
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(book)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED,
+                                                                     compresslevel=1) as target:
+        for name in source.namelist():
+            part = source.read(name)
+            target.writestr(name, part.replace(b"</sheetData>", b"</sheetData>" + filler) if "sheet1" in name else part)
+    return out.getvalue()
+
+
+def test_a_workbook_whose_one_string_would_fill_the_memory_is_refused_not_read(monkeypatch):
     monkeypatch.setattr(lists, "XLSX_MEMORY_BYTES", 200 * MB)
-    data = styles_bomb(300_000)
-    assert len(data) < 8 * MB
+    data = one_string_in_every_row(20_000)  # 640 MB of text from a workbook of kilobytes
+    assert len(data) < MB
     with pytest.raises(ListError) as refused:
-        read_recipient_list("styles.xlsx", data, max_bytes=8 * MB, max_rows=100)
+        read_recipient_list("notes.xlsx", data, max_bytes=8 * MB, max_rows=100_000)
     assert str(refused.value).startswith("The workbook could not be read within the memory and time")
     assert "CSV UTF-8" in str(refused.value)
 
 
+def test_a_workbook_whose_two_cells_span_the_whole_sheet_is_refused_not_read():
+    """calamine asks for the rectangle from A1 to XFD1048576 at once (half a terabyte) and aborts: in the child."""
+    with pytest.raises(ListError, match="^The workbook could not be read within the memory and time"):
+        read_recipient_list("corners.xlsx", corners("XFD", 1_048_576), max_bytes=8 * MB, max_rows=100)
+
+
 def test_a_workbook_that_takes_longer_than_its_cpu_time_is_refused(monkeypatch):
     monkeypatch.setattr(lists, "XLSX_CPU_SECONDS", 1)
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet()
-    sheet.append(["email", *(f"c{i}" for i in range(9))])
-    for i in range(40_000):
-        sheet.append([f"m{i}@example.jp", *(f"v{i}-{j}" for j in range(9))])
-    buffer = io.BytesIO()
-    book.save(buffer)
+    data = markup(20_000_000)  # within the element budget of a million rows; seconds of reading
     with pytest.raises(ListError, match="^The workbook could not be read within the memory and time"):
-        read_recipient_list("big.xlsx", buffer.getvalue(), max_bytes=50 * MB, max_rows=100_000)
+        read_recipient_list("big.xlsx", data, max_bytes=50 * MB, max_rows=1_000_000)
 
 
 def test_a_list_of_many_empty_columns_is_refused_before_it_fills_the_memory(monkeypatch):

@@ -7,12 +7,13 @@ import io
 import random
 import re
 import zipfile
+import zlib
 
 import pytest
 from django.utils import translation
 
 from approvals.intake.lists import ListError, RecipientTable, read_recipient_list
-from tests.samples import xlsx
+from tests.samples import Raw, xlsx, xlsx_sharing
 
 MB = 1024 * 1024
 
@@ -345,6 +346,71 @@ def test_xlsx_with_kanji_an_integer_and_a_date_is_read():
     assert table.sha256 == hashlib.sha256(data).hexdigest()
 
 
+def test_xlsx_text_is_what_excel_shows_without_furigana_and_with_escaped_characters_restored():
+    """Excel keeps the reading of a name typed through the IME (phonetic runs) beside its text; it is
+    not part of the name. Excel writes a carriage return as _x000D_ and a literal "_x000D_" as
+    _x005F_x000D_; spaces around a value stay."""
+    data = xlsx_sharing(
+        [["email", "氏名", "備考"], ["a@example.jp", 0, 1], ["b@example.jp", 2, 3]],
+        [Raw('<t>山田　太郎</t><rPh sb="0" eb="2"><t>ヤマダ</t></rPh><rPh sb="3" eb="5"><t>タロウ</t></rPh>'
+             '<phoneticPr fontId="1"/>'),
+         Raw('<t xml:space="preserve">  一行目_x000D_\n二行目 </t>'),
+         Raw('<r><t>佐藤</t></r><r><rPr><b/></rPr><t>花子</t></r><rPh sb="0" eb="2"><t>サトウ</t></rPh>'),
+         Raw("<t>_x005F_x000D_ is how Excel writes _x000D_</t>")])
+    assert read(data, "名簿.xlsx").rows == [
+        {"email": "a@example.jp", "氏名": "山田　太郎", "備考": "  一行目\r\n二行目 "},
+        {"email": "b@example.jp", "氏名": "佐藤花子", "備考": "_x000D_ is how Excel writes \r"},
+    ]
+
+
+def test_xlsx_formula_results_are_read_and_an_error_result_is_an_empty_cell():
+    """The value a formula last showed is read; an error (#N/A from a failed lookup) has no value to
+    send, so its cell is empty and the missing-values guard names the rows when a merge field uses it."""
+    data = xlsx_sharing(
+        [["email", "氏名"],
+         ["a@example.jp", Raw('<c r="B2" t="str"><f>VLOOKUP(A2,会員!A:B,2,FALSE)</f><v>山田 太郎</v></c>')],
+         ["b@example.jp", Raw('<c r="B3" t="e"><f>VLOOKUP(A3,会員!A:B,2,FALSE)</f><v>#N/A</v></c>')]],
+        [])
+    assert [row["氏名"] for row in read(data, "list.xlsx").rows] == ["山田 太郎", ""]
+
+
+def test_xlsx_that_starts_below_row_1_keeps_excels_row_and_column_numbers():
+    rng = random.Random(1)
+    too_long = "".join(rng.choice("あいうえお山田") for _ in range(32_768))  # does not compress far
+    data = xlsx_sharing([[], [], ["email", "氏名", "区分", "備考"], ["a@example.jp", "", "", too_long]], [])
+    assert "Row 4, column D holds a value longer" in refusal(data, "list.xlsx")
+    data = xlsx_sharing([[], [], ["email", "備考"], [], ["a@example.jp", "ok"]], [])
+    table = read(data, "list.xlsx")
+    assert (table.columns, table.row_numbers) == (["email", "備考"], [5])
+    assert table.rows == [{"email": "a@example.jp", "備考": "ok"}]
+
+
+def test_xlsx_member_larger_than_its_declared_size_is_refused():
+    """The archive checks trust each member's declared size; the workbook reader must not read past it."""
+    data = xlsx([["email"], *([f"m{n}@example.jp"] for n in range(2_000))])
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+        prefix = archive.read(sheet)[:1_000]
+    # Declare only the first 1,000 bytes, with their CRC: zipfile then stops there without an error.
+    patched = bytearray(data)
+    for offset, size_at, crc_at in ((sheet.header_offset, 22, 14), (_central_entry(data, sheet.filename), 24, 16)):
+        patched[offset + size_at:offset + size_at + 4] = len(prefix).to_bytes(4, "little")
+        patched[offset + crc_at:offset + crc_at + 4] = zlib.crc32(prefix).to_bytes(4, "little")
+    with zipfile.ZipFile(io.BytesIO(bytes(patched))) as archive:
+        assert archive.read("xl/worksheets/sheet1.xml") == prefix
+    assert "not a valid Excel workbook" in refusal(bytes(patched), "list.xlsx")
+
+
+def _central_entry(data: bytes, name: str) -> int:
+    """Offset of the central directory entry of member name."""
+    entry = re.compile(rb"PK\x01\x02.{24}(..)", re.S)
+    for match in entry.finditer(data):
+        length = int.from_bytes(match.group(1), "little")
+        if data[match.start() + 46:match.start() + 46 + length] == name.encode():
+            return match.start()
+    raise LookupError(name)
+
+
 def test_xlsx_rows_beyond_a_wrong_stored_dimension_are_not_dropped():
     data = xlsx([["email", "name"], ["a@example.jp", "A"], ["b@example.jp", "B"]])
     data = rewrite_member(
@@ -368,12 +434,18 @@ def test_xlsx_with_mojibake_from_a_misread_csv_is_refused_with_the_row_number():
     assert "Row 3 " in message and "garbled" in message
 
 
-def test_xlsx_with_a_forged_row_number_beyond_excels_last_row_is_refused():
+@pytest.mark.parametrize(("row", "message"), [
+    ("1048577", "not a valid Excel workbook"),
+    # The reader asks for two billion rows at once and is stopped at its memory ceiling.
+    ("2000000000", "could not be read within the memory and time"),
+])
+def test_xlsx_with_a_forged_row_number_beyond_excels_last_row_is_refused(row, message):
     data = xlsx([["email"], ["a@example.jp"], ["b@example.jp"]])
     data = rewrite_member(
-        data, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b'<row r="3"', b'<row r="2000000000"')
+        data, "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(b'<row r="3"', f'<row r="{row}"'.encode()).replace(b'r="A3"', f'r="A{row}"'.encode()),
     )
-    assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
+    assert message in refusal(data, "list.xlsx")
 
 
 def test_xlsx_header_only_gives_zero_rows():
