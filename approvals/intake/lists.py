@@ -95,6 +95,7 @@ _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 # A UTF-8 sequence of two or more bytes starts with a byte C2-F4, which Latin-1 and
 # cp1252 both show as U+00C2-U+00F4: text without one cannot be UTF-8 read as Latin.
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
+_CELL_SEPARATOR = "\x00"
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
 # What the csv module says when a cell passes csv.field_size_limit (its wording since Python 2).
@@ -224,9 +225,9 @@ def _too_many_cells_message(row: int, columns: int, limit: int) -> str:
 
 
 def _within_cell_limit(cells: list[str], number: int) -> list[str]:
-    for index, cell in enumerate(cells, start=1):
-        if len(cell) > MAX_CELL_CHARS:
-            raise ListError(_cell_too_long_message(number, _column_letter(index)))
+    if cells and max(map(len, cells)) > MAX_CELL_CHARS:
+        index = next(index for index, cell in enumerate(cells, start=1) if len(cell) > MAX_CELL_CHARS)
+        raise ListError(_cell_too_long_message(number, _column_letter(index)))
     return cells
 
 
@@ -446,21 +447,35 @@ def _delimiter(text: str) -> str:
 def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
     _check_archive(data, max_bytes, max_rows)
     try:
-        return run_confined(_read_workbook, data, max_bytes, max_rows,
-                            memory_bytes=XLSX_MEMORY_BYTES, cpu_seconds=XLSX_CPU_SECONDS, keep=ListError)
+        cells, widths = run_confined(_workbook_cells, data, max_bytes,
+                                     memory_bytes=XLSX_MEMORY_BYTES, cpu_seconds=XLSX_CPU_SECONDS, keep=ListError)
     except Exceeded:
         raise ListError(_too_demanding_message()) from None
+    return (*_tabulate(_split_rows(cells, widths), max_rows), "xlsx")
 
 
-def _read_workbook(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
-    """The reading itself: run in a child process with a memory and a CPU ceiling (intake/confined.py)."""
+def _workbook_cells(data: bytes, max_bytes: int) -> tuple[str, list[int]]:
+    """The first worksheet's cells as text: run in a child process with a memory and a CPU ceiling.
+
+    They travel back to the web process as one string, cells separated by NUL (which no cell
+    holds: the mojibake check refuses it), and each row's number of cells. A list of millions
+    of separate strings took longer to pass between the processes than calamine took to read them.
+    """
     try:
         sheets = workbooks.worksheets(data, first_only=True)
     except workbooks.BrokenWorkbook as exc:
         raise ListError(_invalid_xlsx_message()) from exc
     if not sheets:
         raise ListError(_invalid_xlsx_message())  # chart sheets only
-    return (*_tabulate(_xlsx_records(sheets[0], max_bytes), max_rows), "xlsx")
+    records = _xlsx_records(sheets[0], max_bytes)
+    return _CELL_SEPARATOR.join(cell for cells in records for cell in cells), [len(cells) for cells in records]
+
+
+def _split_rows(cells: str, widths: list[int]) -> Iterator[list[str]]:
+    values, start = cells.split(_CELL_SEPARATOR), 0
+    for width in widths:
+        yield values[start:start + width]
+        start += width
 
 
 def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
@@ -524,21 +539,31 @@ def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
     return count
 
 
-def _xlsx_records(values: workbooks.Cells, max_bytes: int) -> Iterator[list[str]]:
+def _xlsx_records(values: workbooks.Cells, max_bytes: int) -> list[list[str]]:
+    """Each row's cells as text, once the workbook's text has passed the size limit and the mojibake check."""
     if len(values) > EXCEL_MAX_ROWS:
         raise ListError(_invalid_xlsx_message())  # a forged row number: Excel has no such row
-    text_size = 0
+    records, lines, text_size = [], [], 0
     for number, row in enumerate(values, start=1):
-        cells = _within_cell_limit([workbooks.cell_text(value) for value in row], number)
+        try:
+            line = "\t".join(row)  # most rows hold text only: joined at C speed
+            cells = row
+        except TypeError:  # a number, a date or a truth value
+            cells = [workbooks.cell_text(value) for value in row]
+            line = "\t".join(cells)
         # A shared string is stored once and may fill any number of cells: a workbook of a
         # few kilobytes can hold gigabytes of text. Its text may be as large as a CSV may be.
-        text_size += sum(len(cell) if cell.isascii() else len(cell.encode()) for cell in cells)
+        text_size += len(line) if line.isascii() else len(line.encode())
         if text_size > max_bytes:
             raise ListError(_too_much_text_message(number, max_bytes))
-        # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake.
-        if _looks_garbled("\t".join(cells)):
-            raise ListError(_garbled_row_message(number))
-        yield cells
+        records.append(cells)
+        lines.append(line)
+    # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake. The text is scanned
+    # as a whole, as a CSV's is (one scan instead of one per row); the row is looked for only then.
+    if _looks_garbled("\n".join(lines)):
+        number = next((number for number, line in enumerate(lines, start=1) if _looks_garbled(line)), None)
+        raise ListError(_garbled_row_message(number) if number else _garbled_workbook_message())
+    return records
 
 
 def _too_much_text_message(row: int, max_bytes: int) -> str:
@@ -574,6 +599,13 @@ def _garbled_row_message(number: int) -> str:
         "Row %(row)d contains garbled text, as when a CSV file is opened in Excel with the "
         "wrong encoding. Correct the text, or upload the original CSV file instead."
     ) % {"row": number}
+
+
+def _garbled_workbook_message() -> str:
+    return _(
+        "The workbook contains garbled text, as when a CSV file is opened in Excel with the wrong "
+        "encoding. Correct the text, or upload the original CSV file instead."
+    )
 
 
 def _unsafe_xlsx_message(part: str) -> str:
