@@ -1,10 +1,12 @@
 """approvals.bulk_insert: rows written with multi-row INSERTs read back exactly as the ORM writes them."""
 
+import json
+
 import pytest
 
 from approvals import workflow
 from approvals.bulk_insert import ROWS_PER_INSERT, insert_rows
-from approvals.models import Recipient
+from approvals.models import Recipient, UnescapedJSONEncoder
 
 pytestmark = pytest.mark.django_db
 
@@ -100,3 +102,14 @@ def test_statements_stay_within_the_databases_parameter_limit(drafter, monkeypat
     inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 3
     assert campaign.recipients.count() == 5
+
+
+def test_list_rows_are_stored_as_typed_not_as_escapes_and_a_lone_surrogate_still_round_trips(drafter):
+    """Kanji are stored as themselves (half the size of \\uXXXX escapes); what UTF-8 cannot hold stays escaped."""
+    assert json.dumps({"氏名": "山田 太郎"}, cls=UnescapedJSONEncoder) == '{"氏名": "山田 太郎"}'
+    campaign = workflow.create_campaign(drafter, "surrogate")
+    rows = [(2, "a@example.jp", "山田", {"氏名": "山田\ud800", "\udfff": "x"})]
+    insert_rows(Recipient, ("row_number", "email", "display_name", "data"), rows, campaign=campaign.pk)
+    Recipient.objects.create(campaign=campaign, row_number=3, email="b@example.jp", data={"備考": "\udc80"})
+    assert [r.data for r in campaign.recipients.order_by("row_number")] == [
+        {"氏名": "山田\ud800", "\udfff": "x"}, {"備考": "\udc80"}]
