@@ -11,5 +11,5 @@ RUN MAILGUARD_SECRET_KEY=build-only python manage.py collectstatic --no-input
 RUN useradd --create-home mailguard && mkdir -p /data && chown mailguard /data
 USER mailguard
 EXPOSE 8000
-# --timeout 120: a 200,000-row workbook takes openpyxl longer than gunicorn's default 30 s to read.
+# --timeout 120: a workbook may use up to 60 s of CPU before it is refused, more than gunicorn's default 30 s.
 CMD ["gunicorn", "mailguard.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--timeout", "120"]

@@ -102,6 +102,9 @@ def _child(sender, function: Callable, args: tuple, memory_bytes: int, cpu_secon
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
     used_cpu = int(sum(os.times()[:2]))  # a forked child starts with its own count, but be sure
     _lower(resource.RLIMIT_CPU, used_cpu + cpu_seconds)
+    # Ended at a ceiling (SIGXCPU, or calamine's abort), the child would otherwise leave a core
+    # file of its memory, a copy of the web worker's, wherever core dumps are enabled.
+    _lower(resource.RLIMIT_CORE, 0)
     if not _STATM.exists():
         logger.warning("No /proc/self/statm: an upload is read without a memory ceiling")
         return

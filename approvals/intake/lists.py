@@ -58,6 +58,7 @@ XLSX_CPU_SECONDS = WORKBOOK_CPU_SECONDS
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
 XML_PROLOG_BYTES = 64 * 1024
+CONTENT_TYPES_BYTES = 1024 * 1024  # Excel's list of part types is a few kilobytes
 EXCEL_MAX_ROWS = 1_048_576
 SNIFF_CHARS = 16 * 1024
 
@@ -96,6 +97,7 @@ _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 # cp1252 both show as U+00C2-U+00F4: text without one cannot be UTF-8 read as Latin.
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
 _CELL_SEPARATOR = "\x00"
+_SPREADSHEETML_MAIN = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml")
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
 # What the csv module says when a cell passes csv.field_size_limit (its wording since Python 2).
@@ -503,6 +505,20 @@ def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
             elements += _elements_in(archive, member)
             if elements > most:
                 raise ListError(_too_many_elements_message(most))
+        if not _is_spreadsheetml(archive):
+            # calamine would read an OpenDocument or a binary (.xlsb) workbook too, whose time
+            # the element count above does not bound.
+            raise ListError(_invalid_xlsx_message())
+
+
+def _is_spreadsheetml(archive: zipfile.ZipFile) -> bool:
+    """True if the package says its main part is an Excel workbook in XML (.xlsx, or a template)."""
+    try:
+        with archive.open("[Content_Types].xml") as stream:
+            types = stream.read(CONTENT_TYPES_BYTES)
+    except (KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError):
+        return False
+    return any(main in types for main in _SPREADSHEETML_MAIN)
 
 
 def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:

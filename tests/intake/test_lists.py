@@ -385,6 +385,36 @@ def test_xlsx_that_starts_below_row_1_keeps_excels_row_and_column_numbers():
     assert table.rows == [{"email": "a@example.jp", "備考": "ok"}]
 
 
+def test_an_opendocument_spreadsheet_named_xlsx_is_refused():
+    """calamine would read it, and an ODS row can repeat itself a million times in a few bytes."""
+    ns = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+          'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+          'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"')
+
+    def row(*values):
+        return "<table:table-row>" + "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+            for value in values) + "</table:table-row>"
+    content = (f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns} office:version="1.2">'
+               f'<office:body><office:spreadsheet><table:table table:name="S">{row("email", "氏名")}'
+               f'{row("a@example.jp", "山田")}</table:table></office:spreadsheet></office:body>'
+               '</office:document-content>')
+    manifest = ('<?xml version="1.0" encoding="UTF-8"?><manifest:manifest xmlns:manifest="urn:oasis:names:tc:'
+                'opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+                'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/><manifest:file-entry '
+                'manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>')
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:  # the media type first and stored, as OpenDocument requires
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet")
+        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("META-INF/manifest.xml", manifest)
+    data = out.getvalue()
+    from python_calamine import CalamineWorkbook
+    sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+    assert sheet.to_python()[1] == ["a@example.jp", "山田"]  # calamine reads it
+    assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
+
+
 def test_xlsx_member_larger_than_its_declared_size_is_refused():
     """The archive checks trust each member's declared size; the workbook reader must not read past it."""
     data = xlsx([["email"], *([f"m{n}@example.jp"] for n in range(2_000))])
