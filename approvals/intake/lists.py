@@ -449,19 +449,21 @@ def _delimiter(text: str) -> str:
 def _read_xlsx(data: bytes, max_bytes: int, max_rows: int) -> _Tabulated:
     _check_archive(data, max_bytes, max_rows)
     try:
-        cells, widths = run_confined(_workbook_cells, data, max_bytes,
-                                     memory_bytes=XLSX_MEMORY_BYTES, cpu_seconds=XLSX_CPU_SECONDS, keep=ListError)
+        columns, cells, row_numbers = run_confined(
+            _workbook_table, data, max_bytes, max_rows,
+            memory_bytes=XLSX_MEMORY_BYTES, cpu_seconds=XLSX_CPU_SECONDS, keep=ListError)
     except Exceeded:
         raise ListError(_too_demanding_message()) from None
-    return (*_tabulate(_split_rows(cells, widths), max_rows), "xlsx")
+    return columns, _rows_of(columns, cells, len(row_numbers)), row_numbers, "xlsx"
 
 
-def _workbook_cells(data: bytes, max_bytes: int) -> tuple[str, list[int]]:
-    """The first worksheet's cells as text: run in a child process with a memory and a CPU ceiling.
+def _workbook_table(data: bytes, max_bytes: int, max_rows: int) -> tuple[list[str], str, list[int]]:
+    """The first worksheet as a table: run in a child process with a memory and a CPU ceiling.
 
-    They travel back to the web process as one string, cells separated by NUL (which no cell
-    holds: the mojibake check refuses it), and each row's number of cells. A list of millions
-    of separate strings took longer to pass between the processes than calamine took to read them.
+    The table is made here, so that only what a list may hold reaches the web process (not, say,
+    a million empty rows between two distant cells). Its cells travel back as one string, separated
+    by NUL, which no cell holds (the mojibake check refuses it): a list of millions of separate
+    strings took longer to pass between the processes than calamine took to read them.
     """
     try:
         sheets = workbooks.worksheets(data, first_only=True)
@@ -469,15 +471,16 @@ def _workbook_cells(data: bytes, max_bytes: int) -> tuple[str, list[int]]:
         raise ListError(_invalid_xlsx_message()) from exc
     if not sheets:
         raise ListError(_invalid_xlsx_message())  # chart sheets only
-    records = _xlsx_records(sheets[0], max_bytes)
-    return _CELL_SEPARATOR.join(cell for cells in records for cell in cells), [len(cells) for cells in records]
+    columns, rows, row_numbers = _tabulate(_xlsx_records(sheets[0], max_bytes), max_rows)
+    return columns, _CELL_SEPARATOR.join(row[column] for row in rows for column in columns), row_numbers
 
 
-def _split_rows(cells: str, widths: list[int]) -> Iterator[list[str]]:
-    values, start = cells.split(_CELL_SEPARATOR), 0
-    for width in widths:
-        yield values[start:start + width]
-        start += width
+def _rows_of(columns: list[str], cells: str, count: int) -> list[dict[str, str]]:
+    values = cells.split(_CELL_SEPARATOR) if count else []
+    width = len(columns)
+    if len(values) != width * count:
+        raise RuntimeError(f"{len(values)} cells came back from the workbook's {count} rows of {width} columns")
+    return [dict(zip(columns, values[start:start + width], strict=True)) for start in range(0, len(values), width)]
 
 
 def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:

@@ -161,3 +161,22 @@ def test_an_ordinary_workbook_is_read_as_before():
     table = read_recipient_list("list.xlsx", xlsx([["氏名", "email"], ["山田 太郎", "yamada@example.jp"]]),
                                 max_bytes=MB, max_rows=10)
     assert table.rows == [{"氏名": "山田 太郎", "email": "yamada@example.jp"}]
+
+
+def test_the_table_is_made_in_the_child_so_an_empty_rectangle_never_reaches_the_web_process(monkeypatch):
+    """A1 and T1048576: the reader builds 20 million empty cells; the web process gets only a message."""
+    web_process, made_here = os.getpid(), []
+    tabulate = lists._tabulate
+
+    def watched(records, max_rows):
+        if os.getpid() == web_process:
+            made_here.append(max_rows)
+        return tabulate(records, max_rows)
+
+    monkeypatch.setattr(lists, "_tabulate", watched)
+    with pytest.raises(ListError, match="^Row 1048576 has 20 values, but the header row names only 1 columns"):
+        read_recipient_list("corners.xlsx", corners("T", 1_048_576), max_bytes=50 * MB, max_rows=100)
+    assert made_here == []
+    book = xlsx([["email", "氏名"], ["a@example.jp", "山田"]])
+    table = read_recipient_list("list.xlsx", book, max_bytes=MB, max_rows=10)
+    assert (table.rows, made_here) == ([{"email": "a@example.jp", "氏名": "山田"}], [])
