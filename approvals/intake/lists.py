@@ -378,11 +378,23 @@ def _line_looks_garbled(line: str, may_be_latin: bool = True) -> bool:
 
 
 def _ghost_dots(text: str) -> bool:
-    before_e = _BEFORE_E.findall(text)
-    # 、E and ！E occur in real text ("電話、Eメール"); otherwise a character ending
-    # in 0x81 is no likelier before "E" than any other, so most of them means mojibake.
-    ghosts = sum(ord(char) & 0x3F == 1 and char not in "、！" for char in before_e)
-    return ghosts * 2 > len(before_e)
+    """True if on some line most characters before an "E" end in byte 0x81, as Excel's round trip leaves them.
+
+    Line by line (one line is one row of a list): in a whole list, a garbled name would be outvoted
+    by real words such as 本館E棟 in other rows.
+    """
+    tallies: dict[int, list[int]] = {}
+    line, position = 0, 0
+    for match in _BEFORE_E.finditer(text):
+        line += text.count("\n", position, match.start())
+        position = match.start()
+        char = match.group(1)
+        tally = tallies.setdefault(line, [0, 0])
+        # 、E and ！E occur in real text ("電話、Eメール"); otherwise a character ending
+        # in 0x81 is no likelier before "E" than any other, so most of them means mojibake.
+        tally[0] += ord(char) & 0x3F == 1 and char not in "、！"
+        tally[1] += 1
+    return any(ghosts * 2 > count for ghosts, count in tallies.values())
 
 
 def _reads_as_utf8(raw: bytes, meaningful: re.Pattern[str]) -> bool:

@@ -464,6 +464,14 @@ def test_xlsx_with_mojibake_from_a_misread_csv_is_refused_with_the_row_number():
     assert "Row 3 " in message and "garbled" in message
 
 
+def test_xlsx_with_one_garbled_name_among_real_words_before_e_is_refused_with_its_row():
+    """Excel's round trip leaves 山田太郎 as 山田太郁E; 本館E棟 in other rows must not outvote it."""
+    data = xlsx([["email", "氏名", "会場"], ["a@example.jp", "佐藤花子", "本館E棟"],
+                 ["b@example.jp", "山田太郁E", ""], ["c@example.jp", "鈴木一郎", "新館E棟"]])
+    message = refusal(data, "list.xlsx")
+    assert "Row 3 " in message and "garbled" in message
+
+
 @pytest.mark.parametrize(("row", "message"), [
     ("1048577", "not a valid Excel workbook"),
     # The reader asks for two billion rows at once and is stopped at its memory ceiling.

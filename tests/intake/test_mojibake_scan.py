@@ -25,9 +25,12 @@ def plain_looks_garbled(text: str) -> bool:
 
 
 def plain_ghost_dots(text: str) -> bool:
-    before_e = PLAIN_BEFORE_E.findall(text)
-    ghosts = sum(ord(char) & 0x3F == 1 and char not in "、！" for char in before_e)
-    return ghosts * 2 > len(before_e)
+    for line in text.split("\n"):
+        before_e = PLAIN_BEFORE_E.findall(line)
+        ghosts = sum(ord(char) & 0x3F == 1 and char not in "、！" for char in before_e)
+        if ghosts * 2 > len(before_e):
+            return True
+    return False
 
 
 def plain_line_looks_garbled(line: str) -> bool:
@@ -65,6 +68,7 @@ TEXT = st.lists(PIECES, max_size=12).map("".join)
 @hypothesis_settings(max_examples=3000, deadline=None)
 @given(TEXT)
 @example("山田太郁E")
+@example("本館E棟\n山田太郁E\n新館E棟")
 @example("ありがとぁEございます、E")
 @example("ã‚ã‚Š")
 @example("縺ゅｊ縺後→縺")
@@ -81,3 +85,5 @@ def test_the_examples_above_are_both_kinds():
     assert lists._looks_garbled(misread("山田太郎です。よろしくお願いします。", "cp932"))
     assert lists._looks_garbled(misread("山田太郎です。よろしくお願いします。", "cp1252"))
     assert not lists._looks_garbled("山田太郎,Núñez,café,ﾔﾏﾀﾞ ﾀﾛｳ,電話、Eメール")
+    # A garbled row is not outvoted by real words in other rows.
+    assert lists._looks_garbled("本館E棟\n山田太郁E\n新館E棟")
