@@ -97,6 +97,11 @@ _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 # cp1252 both show as U+00C2-U+00F4: text without one cannot be UTF-8 read as Latin.
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
 _CELL_SEPARATOR = "\x00"
+# Parts that hold cell text (shared strings, inline strings in sheets), and an attribute-less text
+# element, which has no xml:space="preserve", starting with white space. (Text ending in white space
+# is not looked for: the pattern would need the start tag, and searching for it was 20 times slower.)
+_CELL_TEXT_PART = re.compile(r"sharedstrings|worksheets/")
+_UNMARKED_LEADING_SPACE = re.compile(rb"<t>[ \t\r\n]")
 _SPREADSHEETML_MAIN = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml")
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
@@ -517,9 +522,12 @@ def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
                 raise ListError(_unsafe_xlsx_message(member.filename))
             if _declares_dtd(archive, member):
                 raise ListError(_unsafe_xlsx_message(member.filename))
-            elements += _elements_in(archive, member)
+            part_elements, unmarked_space = _elements_in(archive, member)
+            elements += part_elements
             if elements > most:
                 raise ListError(_too_many_elements_message(most))
+            if unmarked_space:
+                raise ListError(_unmarked_space_message())
         if not _is_spreadsheetml(archive):
             # calamine would read an OpenDocument or a binary (.xlsb) workbook too, whose time
             # the element count above does not bound.
@@ -555,19 +563,27 @@ def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     return head[position:].lstrip().startswith(b"<!")
 
 
-def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> int:
-    """How many XML elements a part holds: its start tags, counted in the bytes as they unpack."""
-    count, previous = 0, b""
+def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int, bool]:
+    """How many XML elements a part holds (its start tags, counted in the bytes as they unpack), and
+    whether a cell text in it starts with a space, tab or line break that nothing marks to be kept.
+
+    Excel marks such text xml:space="preserve"; without the mark, calamine drops the space, and
+    a name stored in two runs, "山田" and " 太郎", would reach people as 山田太郎.
+    """
+    count, previous, unmarked = 0, b"", False
+    holds_cell_text = _CELL_TEXT_PART.search(member.filename.lower()) is not None
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(1 << 20):
                 count += chunk.count(b"<") - chunk.count(b"</")
                 if previous.endswith(b"<") and chunk.startswith(b"/"):
                     count -= 1  # an end tag split between two chunks
+                if holds_cell_text and not unmarked:
+                    unmarked = _UNMARKED_LEADING_SPACE.search(previous[-3:] + chunk) is not None
                 previous = chunk
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
         raise ListError(_invalid_xlsx_message()) from exc
-    return count
+    return count, unmarked
 
 
 def _xlsx_records(values: workbooks.Cells, max_bytes: int) -> list[list[str]]:
@@ -630,6 +646,15 @@ def _garbled_row_message(number: int) -> str:
         "Row %(row)d contains garbled text, as when a CSV file is opened in Excel with the "
         "wrong encoding. Correct the text, or upload the original CSV file instead."
     ) % {"row": number}
+
+
+def _unmarked_space_message() -> str:
+    return _(
+        "Some text in the workbook starts with a space or a line break that the file does not mark "
+        "to be kept, so programs read it differently (Excel drops it; a name stored in two parts "
+        "would lose the space between them). The workbook was probably written by a program other "
+        "than Excel: open it in Excel and save it again, or upload it as CSV."
+    )
 
 
 def _garbled_workbook_message() -> str:

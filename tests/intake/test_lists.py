@@ -363,6 +363,23 @@ def test_xlsx_text_is_what_excel_shows_without_furigana_and_with_escaped_charact
     ]
 
 
+@pytest.mark.parametrize("unmarked", [
+    Raw("<r><t>山田</t></r><r><t> 太郎</t></r>"),  # a second run starting with the space between the names
+    Raw("<r><t>山田</t></r><r><t> </t></r><r><t>太郎</t></r>"),  # a run that is only the space
+    Raw("<t>\n会員各位</t>"),
+])
+def test_xlsx_text_starting_with_a_space_not_marked_to_be_kept_is_refused(unmarked):
+    """Excel writes xml:space="preserve" there; without it the space would be dropped, and 山田 太郎 become 山田太郎."""
+    data = xlsx_sharing([["email", "氏名"], ["a@example.jp", 0]], [unmarked])
+    assert "does not mark to be kept" in refusal(data, "list.xlsx")
+    kept = Raw(unmarked.replace("<t>", '<t xml:space="preserve">'))
+    assert read(xlsx_sharing([["email", "氏名"], ["a@example.jp", 0]], [kept]), "list.xlsx").rows[0]["氏名"] in (
+        "山田 太郎", "\n会員各位")
+    inline = Raw('<c r="B2" t="inlineStr"><is><t> 山田</t></is></c>')
+    inline = xlsx_sharing([["email", "氏名"], ["a@example.jp", inline]], [])
+    assert "does not mark to be kept" in refusal(inline, "list.xlsx")
+
+
 def test_xlsx_formula_results_are_read_and_an_error_result_is_an_empty_cell():
     """The value a formula last showed is read; an error (#N/A from a failed lookup) has no value to
     send, so its cell is empty and the missing-values guard names the rows when a merge field uses it."""
@@ -730,4 +747,16 @@ def test_elements_are_counted_exactly_when_an_end_tag_is_split_between_chunks():
     xml = head + filler + b"/x></sheetData></worksheet>"
     assert xml[(1 << 20) - 1:(1 << 20) + 1] == b"</"
     archive = zipfile.ZipFile(io.BytesIO(zip_of({"xl/worksheets/sheet1.xml": xml})))
-    assert _elements_in(archive, archive.getinfo("xl/worksheets/sheet1.xml")) == 3
+    assert _elements_in(archive, archive.getinfo("xl/worksheets/sheet1.xml")) == (3, False)
+
+
+def test_an_unmarked_space_at_the_start_of_a_text_is_found_when_split_between_chunks():
+    from approvals.intake.lists import _elements_in
+
+    head, before_run = b"<sst><si><t>", b"</t><r>"
+    text = b"a" * ((1 << 20) - 2 - len(head) - len(before_run))
+    xml = head + text + before_run + "<t> 太郎</t></r></si></sst>".encode()
+    assert xml[(1 << 20) - 2:(1 << 20) + 2] == b"<t> "  # "<t" ends the first chunk, "> " starts the next
+    archive = zipfile.ZipFile(io.BytesIO(zip_of({"xl/sharedStrings.xml": xml, "xl/drawings/d.xml": b"<t> x</t>"})))
+    assert _elements_in(archive, archive.getinfo("xl/sharedStrings.xml")) == (5, True)
+    assert _elements_in(archive, archive.getinfo("xl/drawings/d.xml")) == (1, False)  # holds no cell text
