@@ -43,6 +43,15 @@ def xlsx(rows: list[list]) -> bytes:
     return buffer.getvalue()
 
 
+def column_letters(number: int) -> str:
+    """Excel's name of the column at 1-based number: 1 is A, 27 is AA."""
+    letters = ""
+    while number:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters
+
+
 class Raw(str):
     """XML given as is to xlsx_sharing: a whole cell element, or what a shared string's <si> holds."""
 
@@ -67,7 +76,7 @@ def xlsx_sharing(rows: list[list[str | int]], shared: list[str]) -> bytes:
         return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
 
     sheet_rows = "".join(
-        f'<row r="{number}">' + "".join(cell(f"{chr(64 + column)}{number}", value)
+        f'<row r="{number}">' + "".join(cell(f"{column_letters(column)}{number}", value)
                                         for column, value in enumerate(row, start=1)) + "</row>"
         for number, row in enumerate(rows, start=1))
     def string(text: str) -> str:
