@@ -58,6 +58,9 @@ XLSX_CPU_SECONDS = WORKBOOK_CPU_SECONDS
 # A DTD can only appear in the prolog, before the root element; Excel's prolog is
 # one line, so a prolog that does not end within this many bytes is refused too.
 XML_PROLOG_BYTES = 64 * 1024
+# The most bytes a text element of one cell can take: 32,767 characters of up to 10 bytes each
+# when written as character references ("&#x1F600;").
+TEXT_ELEMENT_BYTES = 10 * 32_767
 CONTENT_TYPES_BYTES = 1024 * 1024  # Excel's list of part types is a few kilobytes
 EXCEL_MAX_ROWS = 1_048_576
 SNIFF_CHARS = 16 * 1024
@@ -98,10 +101,12 @@ _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
 _CELL_SEPARATOR = "\x00"
 # Parts that hold cell text (shared strings, inline strings in sheets), and an attribute-less text
-# element, which has no xml:space="preserve", starting with white space. (Text ending in white space
-# is not looked for: the pattern would need the start tag, and searching for it was 20 times slower.)
+# element (no xml:space="preserve") that starts or ends with white space. The end is found in the
+# reversed bytes, where "</t>" comes first: searching for a fixed start is fast, and only texts
+# that end in white space are read to their start tag.
 _CELL_TEXT_PART = re.compile(r"sharedstrings|worksheets/")
 _UNMARKED_LEADING_SPACE = re.compile(rb"<t>[ \t\r\n]")
+_UNMARKED_TRAILING_SPACE_REVERSED = re.compile(rb">t/<[ \t\r\n][^<>]*>t<")
 _SPREADSHEETML_MAIN = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml")
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
@@ -565,7 +570,8 @@ def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
 
 def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int, bool]:
     """How many XML elements a part holds (its start tags, counted in the bytes as they unpack), and
-    whether a cell text in it starts with a space, tab or line break that nothing marks to be kept.
+    whether a cell text in it starts or ends with a space, tab or line break that nothing marks
+    to be kept.
 
     Excel marks such text xml:space="preserve"; without the mark, calamine drops the space, and
     a name stored in two runs, "山田" and " 太郎", would reach people as 山田太郎.
@@ -579,7 +585,11 @@ def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int
                 if previous.endswith(b"<") and chunk.startswith(b"/"):
                     count -= 1  # an end tag split between two chunks
                 if holds_cell_text and not unmarked:
-                    unmarked = _UNMARKED_LEADING_SPACE.search(previous[-3:] + chunk) is not None
+                    # With the end of the chunk before: a text may begin there (as long as a cell
+                    # may be, written with character references).
+                    window = previous[-TEXT_ELEMENT_BYTES:] + chunk
+                    unmarked = bool(_UNMARKED_LEADING_SPACE.search(window)
+                                    or _UNMARKED_TRAILING_SPACE_REVERSED.search(window[::-1]))
                 previous = chunk
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
         raise ListError(_invalid_xlsx_message()) from exc
@@ -650,8 +660,8 @@ def _garbled_row_message(number: int) -> str:
 
 def _unmarked_space_message() -> str:
     return _(
-        "Some text in the workbook starts with a space or a line break that the file does not mark "
-        "to be kept, so programs read it differently (Excel drops it; a name stored in two parts "
+        "Some text in the workbook starts or ends with a space or a line break that the file does not "
+        "mark to be kept, so programs read it differently (Excel drops it; a name stored in two parts "
         "would lose the space between them). The workbook was probably written by a program other "
         "than Excel: open it in Excel and save it again, or upload it as CSV."
     )

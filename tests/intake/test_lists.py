@@ -367,6 +367,7 @@ def test_xlsx_text_is_what_excel_shows_without_furigana_and_with_escaped_charact
     Raw("<r><t>山田</t></r><r><t> 太郎</t></r>"),  # a second run starting with the space between the names
     Raw("<r><t>山田</t></r><r><t> </t></r><r><t>太郎</t></r>"),  # a run that is only the space
     Raw("<t>\n会員各位</t>"),
+    Raw("<r><t>山田 </t></r><r><t>太郎</t></r>"),  # a first run ending with the space
 ])
 def test_xlsx_text_starting_with_a_space_not_marked_to_be_kept_is_refused(unmarked):
     """Excel writes xml:space="preserve" there; without it the space would be dropped, and 山田 太郎 become 山田太郎."""
@@ -375,6 +376,7 @@ def test_xlsx_text_starting_with_a_space_not_marked_to_be_kept_is_refused(unmark
     kept = Raw(unmarked.replace("<t>", '<t xml:space="preserve">'))
     assert read(xlsx_sharing([["email", "氏名"], ["a@example.jp", 0]], [kept]), "list.xlsx").rows[0]["氏名"] in (
         "山田 太郎", "\n会員各位")
+    # Marked runs are read as Excel shows them.
     inline = Raw('<c r="B2" t="inlineStr"><is><t> 山田</t></is></c>')
     inline = xlsx_sharing([["email", "氏名"], ["a@example.jp", inline]], [])
     assert "does not mark to be kept" in refusal(inline, "list.xlsx")
@@ -760,3 +762,10 @@ def test_an_unmarked_space_at_the_start_of_a_text_is_found_when_split_between_ch
     archive = zipfile.ZipFile(io.BytesIO(zip_of({"xl/sharedStrings.xml": xml, "xl/drawings/d.xml": b"<t> x</t>"})))
     assert _elements_in(archive, archive.getinfo("xl/sharedStrings.xml")) == (5, True)
     assert _elements_in(archive, archive.getinfo("xl/drawings/d.xml")) == (1, False)  # holds no cell text
+
+    # A text that ends in a space, begun in one chunk and ended in the next: found, unless it is marked.
+    head = b"<sst><si><t>" + b"a" * ((1 << 20) - 100) + b"</t></si><si><r><t>"
+    for start_tag, found in ((b"<t>", True), (b'<t xml:space="preserve">', False)):
+        xml = head.replace(b"<r><t>", b"<r>" + start_tag) + "山田".encode() * 1000 + b" </t></r></si></sst>"
+        archive = zipfile.ZipFile(io.BytesIO(zip_of({"xl/sharedStrings.xml": xml})))
+        assert _elements_in(archive, archive.getinfo("xl/sharedStrings.xml"))[1] is found
