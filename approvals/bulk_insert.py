@@ -37,7 +37,8 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
     automatic = [name for name in (*names, *fixed) if _is_automatic(by_name[name])]
     if automatic:
         raise ValueError(f"{sorted(automatic)} are set to the time of the insert, as save() sets them")
-    per_row = [_per_row_default(field) for field in fields]
+    # A field given in every row needs no default (preparing one cost as much as the value: a JSON dict).
+    per_row = [None if field.name in names else _per_row_default(field) for field in fields]
     template = [None if per_row[i] else _prepared(field, fixed[field.name] if field.name in fixed
                                                    else _default(field)) for i, field in enumerate(fields)]
     slots = [fields.index(by_name[name]) for name in names]
