@@ -483,6 +483,14 @@ def test_xlsx_with_mojibake_from_a_misread_csv_is_refused_with_the_row_number():
     assert "Row 3 " in message and "garbled" in message
 
 
+def test_words_starting_with_e_after_a_kanji_are_not_taken_for_mojibake():
+    """品 and チ end in byte 0x81 in UTF-8, as the characters Excel's round trip leaves before an "E"."""
+    rows = [["email", "会場"], ["a@example.jp", "食品EXPO出展"], ["b@example.jp", "商品EC"],
+            ["c@example.jp", "新商品EV"], ["d@example.jp", "ランチEXPO"]]
+    assert len(read(xlsx(rows), "list.xlsx").rows) == 4
+    assert len(read("\r\n".join(",".join(row) for row in rows).encode()).rows) == 4
+
+
 def test_xlsx_with_one_garbled_name_among_real_words_before_e_is_refused_with_its_row():
     """Excel's round trip leaves 山田太郎 as 山田太郁E; 本館E棟 in other rows must not outvote it."""
     data = xlsx([["email", "氏名", "会場"], ["a@example.jp", "佐藤花子", "本館E棟"],

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from approvals.intake import lists
 
 PLAIN_HALFWIDTH = re.compile("・?[ｽｾ][^\x00-\x7f](?:・?[ｽｾ][^\x00-\x7f]){2,}")
-PLAIN_BEFORE_E = re.compile("([\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef])E")
+PLAIN_BEFORE_E = re.compile("([\u3000-\u30ff\u4e00-\u9fff\uff00-\uffef])E(?![A-Za-z])")
 
 
 def plain_looks_garbled(text: str) -> bool:
@@ -53,7 +53,7 @@ def misread(word: str, codec: str) -> str:
 
 
 # Characters the rules look at, line breaks of every kind, NUL and ESC.
-LOOSE = list("・ｽｾｱｲEeÃã‚\u00c2\u00f4\u00f5,\r\n 縺繧郁\u3041\x00\x1b\x85\x0b\u2028")
+LOOSE = list("・ｽｾｱｲEeXÃã品チ‚\u00c2\u00f4\u00f5,\r\n 縺繧郁\u3041\x00\x1b\x85\x0b\u2028")
 # Real words, the same words garbled the ways Excel and editors garble them, and loose pieces.
 PIECES = st.one_of(
     st.sampled_from(WORDS),
@@ -69,6 +69,8 @@ TEXT = st.lists(PIECES, max_size=12).map("".join)
 @given(TEXT)
 @example("山田太郁E")
 @example("本館E棟\n山田太郁E\n新館E棟")
+@example("食品EXPO出展\n商品EC\n新商品EV\nランチEXPO")
+@example("山田太郁E\n山田太郁EX")
 @example("ありがとぁEございます、E")
 @example("ã‚ã‚Š")
 @example("縺ゅｊ縺後→縺")
@@ -87,3 +89,5 @@ def test_the_examples_above_are_both_kinds():
     assert not lists._looks_garbled("山田太郎,Núñez,café,ﾔﾏﾀﾞ ﾀﾛｳ,電話、Eメール")
     # A garbled row is not outvoted by real words in other rows.
     assert lists._looks_garbled("本館E棟\n山田太郁E\n新館E棟")
+    # Words that start with E after a character ending in 0x81 (品 U+54C1, チ U+30C1) are words.
+    assert not lists._looks_garbled("本館E棟\n食品EXPO出展\n商品EC\n新商品EV\nランチEXPO\nﾗﾝﾁEXPO")
