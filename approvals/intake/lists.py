@@ -108,13 +108,19 @@ _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 # cp1252 both show as U+00C2-U+00F4: text without one cannot be UTF-8 read as Latin.
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
 _CELL_SEPARATOR = "\x00"
-# Parts that hold cell text (shared strings, inline strings in sheets), and an attribute-less text
-# element (no xml:space="preserve") that starts or ends with white space. The end is found in the
-# reversed bytes, where "</t>" comes first: searching for a fixed start is fast, and only texts
-# that end in white space are read to their start tag.
+# Parts that hold cell text (shared strings, inline strings in sheets; not DrawingML, whose text
+# keeps its spaces), and in them the text of a rich-text run (after <r> or </rPr>, any namespace
+# prefix) not marked xml:space="preserve" that starts or ends with white space, written as such
+# or as a character reference. A whole cell's text is trimmed by Excel too; a run's is not. The
+# end is found in the reversed bytes, where "</t></r>" comes first: searching for a fixed start is
+# fast, and only runs that end in white space are read back to their start tag.
 _CELL_TEXT_PART = re.compile(r"sharedstrings|worksheets/")
-_UNMARKED_LEADING_SPACE = re.compile(rb"<t>[ \t\r\n]")
-_UNMARKED_TRAILING_SPACE_REVERSED = re.compile(rb">t/<[ \t\r\n][^<>]*>t<")
+_UNMARKED_LEADING_SPACE = re.compile(
+    rb"r><(?:[\w.-]+:)?t(?:\s(?![^>]*preserve)[^>]*)?>"
+    rb"(?:[ \t\r\n]|&#(?:[xX]0*(?:9|[aAdD]|20)|0*(?:9|1[03]|32));)")
+_UNMARKED_TRAILING_SPACE_REVERSED = re.compile(
+    rb">r(?::[\w.-]+)?/<>t(?::[\w.-]+)?/<(?:[ \t\r\n]|;(?:02|[9aAdD])0*[xX]#&|;(?:23|31|01|9)0*#&)"
+    rb"[^<>]*>(?:(?![^<>]*evreserp)[^<>]*[ \t\r\n])?t(?::[\w.-]+)?<")
 _SPREADSHEETML_MAIN = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml")
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
@@ -533,7 +539,7 @@ def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
                 raise ListError(_unsafe_xlsx_message(member.filename))
             if _declares_dtd(archive, member):
                 raise ListError(_unsafe_xlsx_message(member.filename))
-            part_elements, unmarked_space = _elements_in(archive, member)
+            part_elements, unmarked_space = _elements_in(archive, member, most - elements)
             elements += part_elements
             if elements > most:
                 raise ListError(_too_many_elements_message(most))
@@ -574,10 +580,10 @@ def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     return head[position:].lstrip().startswith(b"<!")
 
 
-def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int, bool]:
+def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -> tuple[int, bool]:
     """How many XML elements a part holds (its start tags, counted in the bytes as they unpack), and
-    whether a cell text in it starts or ends with a space, tab or line break that nothing marks
-    to be kept.
+    whether the text of a rich-text run in it starts or ends with a space, tab or line break that
+    nothing marks to be kept. Stops reading once there are more than ``most`` elements.
 
     Excel marks such text xml:space="preserve"; without the mark, calamine drops the space, and
     a name stored in two runs, "山田" and " 太郎", would reach people as 山田太郎.
@@ -596,6 +602,8 @@ def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> tuple[int
                     window = previous[-TEXT_ELEMENT_BYTES:] + chunk
                     unmarked = bool(_UNMARKED_LEADING_SPACE.search(window)
                                     or _UNMARKED_TRAILING_SPACE_REVERSED.search(window[::-1]))
+                if count > most:
+                    break  # the caller refuses the workbook: no need to unpack the rest
                 previous = chunk
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:
         raise ListError(_invalid_xlsx_message()) from exc
