@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from xml.etree import ElementTree
 
 from charset_normalizer import from_bytes
 from django.utils.translation import gettext as _
@@ -121,7 +122,8 @@ _UNMARKED_LEADING_SPACE = re.compile(
 _UNMARKED_TRAILING_SPACE_REVERSED = re.compile(
     rb">r(?::[\w.-]+)?/<>t(?::[\w.-]+)?/<(?:[ \t\r\n]|;(?:02|[9aAdD])0*[xX]#&|;(?:23|31|01|9)0*#&)"
     rb"[^<>]*>(?:(?![^<>]*evreserp)[^<>]*[ \t\r\n])?t(?::[\w.-]+)?<")
-_SPREADSHEETML_MAIN = (b"spreadsheetml.sheet.main+xml", b"spreadsheetml.template.main+xml")
+_SPREADSHEETML_MAIN = ("spreadsheetml.sheet.main+xml", "spreadsheetml.template.main+xml")
+_CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/content-types"
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
 # What the csv module says when a cell passes csv.field_size_limit (its wording since Python 2).
@@ -552,13 +554,18 @@ def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
 
 
 def _is_spreadsheetml(archive: zipfile.ZipFile) -> bool:
-    """True if the package says its main part is an Excel workbook in XML (.xlsx, or a template)."""
+    """True if the package's list of part types names a part it holds as an Excel workbook in XML
+    (.xlsx, or a template). Run after the DTD check of every part."""
     try:
         with archive.open("[Content_Types].xml") as stream:
-            types = stream.read(CONTENT_TYPES_BYTES)
-    except (KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError):
+            types = ElementTree.fromstring(stream.read(CONTENT_TYPES_BYTES))
+    except (KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
+            ElementTree.ParseError):
         return False
-    return any(main in types for main in _SPREADSHEETML_MAIN)
+    parts = set(archive.namelist())
+    return any(override.get("ContentType", "").endswith(_SPREADSHEETML_MAIN)
+               and override.get("PartName", "").lstrip("/") in parts
+               for override in types.iter(f"{{{_CONTENT_TYPES_NAMESPACE}}}Override"))
 
 
 def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:

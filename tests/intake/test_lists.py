@@ -442,6 +442,16 @@ def test_an_opendocument_spreadsheet_named_xlsx_is_refused():
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
     assert sheet.to_python()[1] == ["a@example.jp", "山田"]  # calamine reads it
     assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
+    # Nor with a list of part types that only mentions a workbook (in a comment, or for a part it lacks).
+    for types in ("<!-- spreadsheetml.sheet.main+xml -->", '<Override PartName="/xl/workbook.xml" ContentType="'
+                  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'):
+        spoofed = io.BytesIO()
+        with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(spoofed, "a") as target:
+            for info in source.infolist():
+                target.writestr(info, source.read(info))
+            target.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
+                            f'content-types">{types}</Types>')
+        assert "not a valid Excel workbook" in refusal(spoofed.getvalue(), "list.xlsx")
 
 
 def test_xlsx_member_larger_than_its_declared_size_is_refused():
