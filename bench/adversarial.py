@@ -274,50 +274,12 @@ def cells_at_the_limit(bench: Bench):
 
 def workbook(header: list[str], rows: list[list[str]], shared: list[str]) -> bytes:
     """A minimal .xlsx written part by part: cells are inline text, or ("s", n) for shared string n."""
-    from xml.sax.saxutils import escape
+    from tests.samples import xlsx_sharing
 
-    def cell(ref: str, value) -> str:
-        if isinstance(value, tuple):
-            return f'<c r="{ref}" t="s"><v>{value[1]}</v></c>'
-        return f'<c r="{ref}" t="inlineStr"><is><t>{escape(value)}</t></is></c>'
+    def cell(value):
+        return value[1] if isinstance(value, tuple) else value
 
-    from openpyxl.utils import get_column_letter
-
-    lines = []
-    for number, values in enumerate([header, *rows], start=1):
-        cells = "".join(cell(f"{get_column_letter(i)}{number}", v) for i, v in enumerate(values, start=1))
-        lines.append(f'<row r="{number}">{cells}</row>')
-    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    package = "http://schemas.openxmlformats.org/package/2006"
-    parts = {
-        "[Content_Types].xml": f'<Types xmlns="{package}/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        '<Override PartName="/xl/worksheets/sheet1.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/sharedStrings.xml" '
-        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
-        "_rels/.rels": f'<Relationships xmlns="{package}/relationships"><Relationship Id="rId1" '
-        f'Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
-        '<sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{package}/relationships">'
-        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/></Relationships>',
-        # With its size up front, as Excel writes it (openpyxl reads a whole sheet twice without one).
-        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><dimension ref="A1:{get_column_letter(len(header))}'
-        f'{len(rows) + 1}"/><sheetData>{"".join(lines)}</sheetData></worksheet>',
-        "xl/sharedStrings.xml": f'<sst xmlns="{main}">'
-        + "".join(f"<si><t>{escape(text)}</t></si>" for text in shared) + "</sst>",
-    }
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            archive.writestr(name, '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + text)
-    return buffer.getvalue()
+    return xlsx_sharing([[cell(value) for value in row] for row in [header, *rows]], shared)
 
 
 def random_kanji(count: int, seed: int) -> str:
