@@ -40,9 +40,13 @@ class Exceeded(Exception):
     """The child passed its memory or CPU ceiling, or ended without an answer."""
 
 
-def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int, keep: type[Exception] | tuple = ()):
+def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int, keep: type[Exception] | tuple = (),
+                 meanwhile: Callable[[], None] | None = None):
     """``function(*args)`` in a forked child; its result, or the ``keep`` exception it raised, raised here
     (rebuilt from its message).
+
+    ``meanwhile()`` runs here while the child works (a check of the same input, on the other core):
+    if it raises, the child is stopped and its exception is the answer.
 
     Raises ``Exceeded`` when the child ran out of memory or CPU time; any other exception in the
     child becomes a RuntimeError here, as it would have been one in the request.
@@ -54,11 +58,12 @@ def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int,
     child.start()
     sender.close()
     try:
-        # Wall-clock time as well: a child stopped by the kernel, or sleeping, uses no CPU time.
-        outcome = receiver.recv() if receiver.poll(cpu_seconds + WALL_SECONDS_MORE) else ("exceeded", None)
-    except (EOFError, OSError, pickle.UnpicklingError):
-        # Ended without an answer, or in the middle of one: killed at a ceiling, or crashed.
-        outcome = ("exceeded", None)
+        if meanwhile is not None:
+            meanwhile()
+        outcome = _answer(receiver, cpu_seconds)
+    except BaseException:
+        child.kill()  # refused meanwhile (or interrupted): the child's work is not wanted
+        raise
     finally:
         receiver.close()
         child.join(timeout=1)
@@ -73,6 +78,15 @@ def run_confined(function: Callable, *args, memory_bytes: int, cpu_seconds: int,
     if kind == "exceeded":
         raise Exceeded
     raise RuntimeError(f"the confined parser failed: {value}")
+
+
+def _answer(receiver, cpu_seconds: int) -> tuple[str, object]:
+    try:
+        # Wall-clock time as well: a child stopped by the kernel, or sleeping, uses no CPU time.
+        return receiver.recv() if receiver.poll(cpu_seconds + WALL_SECONDS_MORE) else ("exceeded", None)
+    except (EOFError, OSError, pickle.UnpicklingError):
+        # Ended without an answer, or in the middle of one: killed at a ceiling, or crashed.
+        return ("exceeded", None)
 
 
 def _child(sender, function: Callable, args: tuple, memory_bytes: int, cpu_seconds: int,

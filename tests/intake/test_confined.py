@@ -182,3 +182,16 @@ def test_the_table_is_made_in_the_child_so_an_empty_rectangle_never_reaches_the_
     book = xlsx([["email", "氏名"], ["a@example.jp", "山田"]])
     table = read_recipient_list("list.xlsx", book, max_bytes=MB, max_rows=10)
     assert (table.rows, made_here) == ([{"email": "a@example.jp", "氏名": "山田"}], [])
+
+
+def test_a_check_that_refuses_meanwhile_stops_the_child_and_is_the_answer():
+    import multiprocessing
+
+    def check():
+        raise Refused("the archive is a bomb")
+
+    with pytest.raises(Refused, match="^the archive is a bomb$"):
+        run_confined(spin, memory_bytes=128 * MB, cpu_seconds=30, keep=Refused, meanwhile=check)
+    assert multiprocessing.active_children() == []  # stopped and reaped, not left spinning for 30 s
+    # A check that passes leaves the child's answer as it is.
+    assert run_confined(give, "table", memory_bytes=128 * MB, cpu_seconds=10, meanwhile=lambda: None) == "table"
