@@ -355,7 +355,7 @@ def workbook_with_sheet_filler(filler: str, size: int) -> bytes:
 
 
 def xlsx_real_rows(bench: Bench):
-    """For comparison, a real list at the row limit as Excel saves it (shared strings, its size up front)."""
+    """For comparison, a real list at the row limit as Excel saves it (its text in shared strings)."""
     count = bench.limits["MAX_RECIPIENTS"]
     header = ["氏名", "メールアドレス", *(f"項目{i}" for i in range(6))]
     values = [f"値{v}" for v in range(97)]  # repeated values, as in real columns (Excel shares them)

@@ -2,8 +2,8 @@
 
 A workbook reader builds the sheet in memory: a crafted file of a few megabytes (one shared
 string in every cell, a cell at row 1,048,576 of column XFD) can make it ask for gigabytes, or
-read for minutes. Counting beforehand (intake/lists.py) stops what can be counted; this stops
-the rest. calamine, written in Rust, aborts its process when memory runs out: here that
+read for minutes. Counting (intake/lists.py, meanwhile in the parent) stops what can be counted;
+this stops the rest. calamine, written in Rust, aborts its process when memory runs out: here that
 process is the child, and the parent reports it like any other ceiling. The child is forked,
 so it starts at once with everything already imported, and gets a ceiling on the memory it
 may add and on its CPU time. If it passes either, it ends, and the upload gets a message

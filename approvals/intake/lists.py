@@ -49,8 +49,9 @@ XLSX_MAX_RATIO = 100  # no single member may expand more than 100-fold
 # six million a second). A workbook may hold, in all its parts together, half a million for its
 # own parts (styles, theme, names) and 50 per row of the row limit: 200,000 rows of 20 columns as
 # Excel writes them hold 8.2 million, the limit is 10.5 million. Crafted markup beyond that is
-# refused before the workbook is read. Parts are counted whatever their names, since a reader
-# finds them through the workbook's relationships.
+# refused as soon as the count passes it (the count runs while the confined child reads, and
+# stops the child). Parts are counted whatever their names, since a reader finds them through
+# the workbook's relationships.
 XLSX_BASE_ELEMENTS = 500_000
 XLSX_ELEMENTS_PER_ROW = 50
 # What reading one workbook may add in memory and take in CPU time (intake/confined.py).
@@ -116,14 +117,18 @@ _CELL_SEPARATOR = "\x00"
 # end is found in the reversed bytes, where "</t></r>" comes first: searching for a fixed start is
 # fast, and only runs that end in white space are read back to their start tag.
 _CELL_TEXT_PART = re.compile(r"sharedstrings|worksheets/")
-_UNMARKED_LEADING_SPACE = re.compile(
-    rb"r><(?:[\w.-]+:)?t(?:\s(?![^>]*preserve)[^>]*)?>"
+_WHITE = rb"[ \t\r\n]"
+_UNMARKED_LEADING_SPACE = re.compile(  # after <r>, <r >, </rPr>, <rPr/>, with white space between tags
+    rb"(?:r|rPr" + _WHITE + rb"*/)" + _WHITE + rb"*>" + _WHITE + rb"*<(?:[\w.-]+:)?t(?:\s(?![^>]*preserve)[^>]*)?>"
     rb"(?:[ \t\r\n]|&#(?:[xX]0*(?:9|[aAdD]|20)|0*(?:9|1[03]|32));)")
-_UNMARKED_TRAILING_SPACE_REVERSED = re.compile(
-    rb">r(?::[\w.-]+)?/<>t(?::[\w.-]+)?/<(?:[ \t\r\n]|;(?:02|[9aAdD])0*[xX]#&|;(?:23|31|01|9)0*#&)"
+_UNMARKED_TRAILING_SPACE_REVERSED = re.compile(  # "</t></r>" reversed, then the text back to its start tag
+    rb">" + _WHITE + rb"*r(?::[\w.-]+)?/<" + _WHITE + rb"*>" + _WHITE + rb"*t(?::[\w.-]+)?/<"
+    rb"(?:[ \t\r\n]|;(?:02|[9aAdD])0*[xX]#&|;(?:23|31|01|9)0*#&)"
     rb"[^<>]*>(?:(?![^<>]*evreserp)[^<>]*[ \t\r\n])?t(?::[\w.-]+)?<")
 _SPREADSHEETML_MAIN = ("spreadsheetml.sheet.main+xml", "spreadsheetml.template.main+xml")
 _CONTENT_TYPES_NAMESPACE = "http://schemas.openxmlformats.org/package/2006/content-types"
+# What an OpenDocument spreadsheet (its media type and manifest) or a binary workbook holds.
+_OTHER_FORMATS = {"mimetype", "META-INF/manifest.xml", "content.xml", "xl/workbook.bin"}
 _PROLOG_ITEM = re.compile(rb"\s*(?:<\?.*?\?>|<!--.*?-->)", re.DOTALL)
 _UTF16_XML = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, b"<\x00", b"\x00<")
 # What the csv module says when a cell passes csv.field_size_limit (its wording since Python 2).
@@ -559,16 +564,18 @@ def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
 def _is_spreadsheetml(archive: zipfile.ZipFile) -> bool:
     """True if the package's list of part types names a part it holds as an Excel workbook in XML
     (.xlsx, or a template). Run after the DTD check of every part."""
+    parts = set(archive.namelist())
+    if parts & _OTHER_FORMATS:
+        return False  # calamine falls back to them when the workbook part does not read
     try:
         with archive.open("[Content_Types].xml") as stream:
             types = ElementTree.fromstring(stream.read(CONTENT_TYPES_BYTES))
     except (KeyError, zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError,
-            ElementTree.ParseError):
+            ElementTree.ParseError, ValueError, LookupError):  # an encoding that is no text codec
         return False
-    parts = set(archive.namelist())
-    return any(override.get("ContentType", "").endswith(_SPREADSHEETML_MAIN)
-               and override.get("PartName", "").lstrip("/") in parts
-               for override in types.iter(f"{{{_CONTENT_TYPES_NAMESPACE}}}Override"))
+    return "xl/workbook.xml" in parts and any(
+        override.get("PartName") == "/xl/workbook.xml" and override.get("ContentType", "").endswith(_SPREADSHEETML_MAIN)
+        for override in types.iter(f"{{{_CONTENT_TYPES_NAMESPACE}}}Override"))
 
 
 def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
@@ -587,7 +594,9 @@ def _declares_dtd(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bool:
     position = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
     while match := _PROLOG_ITEM.match(head, position):
         position = match.end()
-    return head[position:].lstrip().startswith(b"<!")
+    # "<?" here is a processing instruction that does not end within the bytes read: it could hide
+    # a DOCTYPE after it, and Excel never writes one that long.
+    return head[position:].lstrip().startswith((b"<!", b"<?"))
 
 
 def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -> tuple[int, bool]:
@@ -612,7 +621,7 @@ def _elements_in(archive: zipfile.ZipFile, member: zipfile.ZipInfo, most: int) -
                     window = previous[-TEXT_ELEMENT_BYTES:] + chunk
                     unmarked = bool(_UNMARKED_LEADING_SPACE.search(window)
                                     or _UNMARKED_TRAILING_SPACE_REVERSED.search(window[::-1]))
-                if count > most:
+                if count - chunk.endswith(b"<") > most:  # (a last "<" may begin an end tag)
                     break  # the caller refuses the workbook: no need to unpack the rest
                 previous = chunk
     except (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, EOFError) as exc:

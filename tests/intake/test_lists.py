@@ -369,6 +369,8 @@ def test_xlsx_text_is_what_excel_shows_without_furigana_and_with_escaped_charact
     Raw("<r><t>山田</t></r><r><t> </t></r><r><t>太郎</t></r>"),  # a run that is only the space
     Raw("<r><rPr><b/></rPr><t>山田</t></r><r><t>&#32;太郎</t></r>"),  # the space as a character reference
     Raw('<r><t>山田</t></r><r><t xml:space="default">&#x9;太郎</t></r>'),  # marked "default", not "preserve"
+    Raw("<r><rPr/><t>山田</t></r><r><rPr /><t> 太郎</t></r>"),  # an empty run format, as openpyxl writes it
+    Raw("<r>\n  <t>山田 </t>\n</r><r >\n  <t>太郎</t>\n</r >"),  # white space between the tags
 ])
 def test_xlsx_run_of_text_starting_or_ending_with_a_space_not_marked_to_be_kept_is_refused(unmarked):
     """Excel writes xml:space="preserve" there; without it calamine drops the space, and 山田 太郎 becomes 山田太郎."""
@@ -442,16 +444,30 @@ def test_an_opendocument_spreadsheet_named_xlsx_is_refused():
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
     assert sheet.to_python()[1] == ["a@example.jp", "山田"]  # calamine reads it
     assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
-    # Nor with a list of part types that only mentions a workbook (in a comment, or for a part it lacks).
-    for types in ("<!-- spreadsheetml.sheet.main+xml -->", '<Override PartName="/xl/workbook.xml" ContentType="'
-                  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'):
+    # Nor with a list of part types that mentions a workbook: in a comment, for a part it lacks, for
+    # its own content, or beside a workbook part calamine cannot read (it then reads the ODS).
+    main = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+    for types, workbook_part in (("<!-- spreadsheetml.sheet.main+xml -->", None),
+                                 (f'<Override PartName="/xl/workbook.xml" ContentType="{main}"/>', None),
+                                 (f'<Override PartName="/content.xml" ContentType="{main}"/>', None),
+                                 (f'<Override PartName="/xl/workbook.xml" ContentType="{main}"/>', b"junk")):
         spoofed = io.BytesIO()
         with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(spoofed, "a") as target:
             for info in source.infolist():
                 target.writestr(info, source.read(info))
             target.writestr("[Content_Types].xml", '<Types xmlns="http://schemas.openxmlformats.org/package/2006/'
                             f'content-types">{types}</Types>')
+            if workbook_part:
+                target.writestr("xl/workbook.xml", workbook_part)
         assert "not a valid Excel workbook" in refusal(spoofed.getvalue(), "list.xlsx")
+
+
+@pytest.mark.parametrize("encoding", ["UTF-32", "nonexistent", "utf-7", "rot13", "hex"])
+def test_xlsx_whose_list_of_part_types_declares_an_encoding_that_is_no_text_codec_is_refused(encoding):
+    data = xlsx([["email"], ["a@example.jp"]])
+    data = rewrite_member(data, "[Content_Types].xml",
+                          lambda xml: f'<?xml version="1.0" encoding="{encoding}"?>'.encode() + xml)
+    assert "not a valid Excel workbook" in refusal(data, "list.xlsx")
 
 
 def test_xlsx_member_larger_than_its_declared_size_is_refused():
@@ -585,8 +601,9 @@ def with_doctype(xml: bytes, padding: bytes) -> bytes:
 
 
 # The padding hides the DOCTYPE from a check of only the first 2 KB.
-@pytest.mark.parametrize("padding", [b"", b"<!--" + b"x" * 3000 + b"-->"], ids=["plain", "padded"])
-@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/workbook.xml"])
+@pytest.mark.parametrize("padding", [b"", b"<!--" + b"x" * 3000 + b"-->", b"<?pi " + b"x" * 70_000 + b"?>"],
+                         ids=["plain", "padded", "behind-an-instruction-longer-than-the-bytes-read"])
+@pytest.mark.parametrize("part", ["xl/worksheets/sheet1.xml", "xl/workbook.xml", "[Content_Types].xml"])
 def test_xlsx_with_a_doctype_entity_declaration_is_refused(part, padding):
     data = xlsx([["email", "name"], ["a@example.jp", "&lol2;"]])
     data = rewrite_member(data, part, lambda xml: with_doctype(xml, padding))
@@ -778,6 +795,8 @@ def test_elements_are_counted_exactly_when_an_end_tag_is_split_between_chunks():
     assert xml[(1 << 20) - 1:(1 << 20) + 1] == b"</"
     archive = zipfile.ZipFile(io.BytesIO(zip_of({"xl/worksheets/sheet1.xml": xml})))
     assert _elements_in(archive, archive.getinfo("xl/worksheets/sheet1.xml"), 10**9) == (3, False)
+    # With a budget of exactly 3, the "<" that ends the first chunk is not counted as a fourth element.
+    assert _elements_in(archive, archive.getinfo("xl/worksheets/sheet1.xml"), 3) == (3, False)
 
 
 def test_an_unmarked_space_at_the_start_of_a_text_is_found_when_split_between_chunks():
