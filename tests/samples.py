@@ -43,6 +43,16 @@ def xlsx(rows: list[list]) -> bytes:
     return buffer.getvalue()
 
 
+def rewrite_member(data: bytes, name: str, change) -> bytes:
+    """The same zip with one member's bytes passed through change()."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            content = source.read(info)
+            target.writestr(info, change(content) if info.filename == name else content)
+    return out.getvalue()
+
+
 def column_letters(number: int) -> str:
     """Excel's name of the column at 1-based number: 1 is A, 27 is AA."""
     letters = ""

@@ -562,8 +562,9 @@ def _check_archive(data: bytes, max_bytes: int, max_rows: int) -> None:
 
 
 def _is_spreadsheetml(archive: zipfile.ZipFile) -> bool:
-    """True if the package's list of part types names a part it holds as an Excel workbook in XML
-    (.xlsx, or a template). Run after the DTD check of every part."""
+    """True if the package holds /xl/workbook.xml, its list of part types gives that part the type of
+    an Excel workbook in XML (.xlsx, or a template), and it holds no part of another format. Run
+    after the DTD check of every part."""
     parts = set(archive.namelist())
     if parts & _OTHER_FORMATS:
         return False  # calamine falls back to them when the workbook part does not read
@@ -650,9 +651,10 @@ def _xlsx_records(values: workbooks.Cells, max_bytes: int) -> list[list[str]]:
         lines.append(line)
     # A garbled CSV opened in Excel and saved as a workbook keeps its mojibake. The text is scanned
     # as a whole, as a CSV's is (one scan instead of one per row); the row is looked for only then.
+    # Every sign of mojibake lies within one line, so some row shows it on its own (a test says so).
     if _looks_garbled("\n".join(lines)):
-        number = next((number for number, line in enumerate(lines, start=1) if _looks_garbled(line)), None)
-        raise ListError(_garbled_row_message(number) if number else _garbled_workbook_message())
+        number = next(number for number, line in enumerate(lines, start=1) if _looks_garbled(line))
+        raise ListError(_garbled_row_message(number))
     return records
 
 
@@ -697,13 +699,6 @@ def _unmarked_space_message() -> str:
         "mark to be kept, so programs read it differently (Excel drops it; a name stored in two parts "
         "would lose the space between them). The workbook was probably written by a program other "
         "than Excel: open it in Excel and save it again, or upload it as CSV."
-    )
-
-
-def _garbled_workbook_message() -> str:
-    return _(
-        "The workbook contains garbled text, as when a CSV file is opened in Excel with the wrong "
-        "encoding. Correct the text, or upload the original CSV file instead."
     )
 
 

@@ -13,7 +13,7 @@ from django.utils import translation
 from approvals.intake import lists
 from approvals.intake.confined import Exceeded, run_confined
 from approvals.intake.lists import ListError, read_recipient_list
-from tests.samples import xlsx, xlsx_sharing
+from tests.samples import rewrite_member, xlsx, xlsx_sharing
 
 MB = 1024 * 1024
 
@@ -85,16 +85,6 @@ def test_a_child_that_dies_or_passes_a_ceiling_is_reported_and_the_parent_is_unh
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 64 * 1024  # KiB
 
 
-def rewrite_sheet(book: bytes, change) -> bytes:
-    """The same workbook with its sheet's XML passed through change()."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(book)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for name in source.namelist():
-            part = source.read(name)
-            target.writestr(name, change(part) if name == "xl/worksheets/sheet1.xml" else part)
-    return out.getvalue()
-
-
 def one_string_in_every_row(rows: int, length: int = 32_000) -> bytes:
     """A small workbook whose one shared string fills a cell of every row: the reader copies it into each."""
     rng = random.Random(3)
@@ -106,7 +96,7 @@ def corners(column: str, row: int) -> bytes:
     """A workbook with A1 and one more cell: the reader builds the whole rectangle between them."""
     book = xlsx([["email"], ["a@example.jp"]])
     last = f'<row r="{row}"><c r="{column}{row}"><v>1</v></c></row></sheetData>'.encode()
-    return rewrite_sheet(book, lambda sheet: sheet.replace(b"</sheetData>", last))
+    return rewrite_member(book, "xl/worksheets/sheet1.xml", lambda sheet: sheet.replace(b"</sheetData>", last))
 
 
 def markup(elements: int) -> bytes:

@@ -13,7 +13,7 @@ import pytest
 from django.utils import translation
 
 from approvals.intake.lists import ListError, RecipientTable, read_recipient_list
-from tests.samples import Raw, xlsx, xlsx_sharing
+from tests.samples import Raw, rewrite_member, xlsx, xlsx_sharing
 
 MB = 1024 * 1024
 
@@ -33,16 +33,6 @@ def refusal(data: bytes, filename: str = "list.csv", **limits) -> str:
     with pytest.raises(ListError) as caught:
         read(data, filename, **limits)
     return str(caught.value)
-
-
-def rewrite_member(data: bytes, name: str, change) -> bytes:
-    """The same zip with one member's bytes passed through change()."""
-    out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
-        for info in source.infolist():
-            content = source.read(info)
-            target.writestr(info, change(content) if info.filename == name else content)
-    return out.getvalue()
 
 
 def zip_of(members: dict[str, bytes]) -> bytes:

@@ -91,3 +91,11 @@ def test_the_examples_above_are_both_kinds():
     assert lists._looks_garbled("本館E棟\n山田太郁E\n新館E棟")
     # Words that start with E after a character ending in 0x81 (品 U+54C1, チ U+30C1) are words.
     assert not lists._looks_garbled("本館E棟\n食品EXPO出展\n商品EC\n新商品EV\nランチEXPO\nﾗﾝﾁEXPO")
+
+
+@hypothesis_settings(max_examples=2000, deadline=None)
+@given(st.lists(TEXT, max_size=6))
+def test_text_looks_garbled_exactly_when_one_of_its_lines_does(lines):
+    """A workbook's rows are scanned as one text, and the garbled row is looked for only then: every
+    sign lies within a line, so the whole is garbled if and only if some row is."""
+    assert lists._looks_garbled("\n".join(lines)) == any(lists._looks_garbled(line) for line in lines)
