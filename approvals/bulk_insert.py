@@ -8,6 +8,7 @@ driver as they are, anything else (JSON, dates, a value of another type) through
 field, as ``bulk_create`` would. Like ``bulk_create``, no ``save()`` and no signals run.
 """
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 
 from django.db import connection, models
@@ -41,12 +42,14 @@ def insert_rows(model: type[models.Model], names: Sequence[str], rows: Iterable[
     per_row = [None if field.name in names else _per_row_default(field) for field in fields]
     template = [None if per_row[i] else _prepared(field, fixed[field.name] if field.name in fixed
                                                    else _default(field)) for i, field in enumerate(fields)]
+    per_row_defaults = any(per_row)
     slots = [fields.index(by_name[name]) for name in names]
     preparers = [_preparer(by_name[name]) for name in names]
     limit = _rows_per_insert(len(fields))
     count, batch = 0, []
     for row in rows:
-        values = [value if make is None else make() for value, make in zip(template, per_row, strict=True)]
+        values = ([value if make is None else make() for value, make in zip(template, per_row, strict=True)]
+                  if per_row_defaults else template.copy())
         for slot, prepare, value in zip(slots, preparers, row, strict=True):
             values[slot] = prepare(value)
         batch.append(values)
@@ -76,12 +79,31 @@ def _prepared(field: models.Field, value):
 
 
 def _preparer(field: models.Field) -> Callable:
+    if isinstance(field, models.JSONField):
+        return _json_preparer(field)
     raw = next((kind for field_class, kind in _RAW_TYPES if isinstance(field, field_class)), None)
 
     def prepare(value):
         return value if raw is not None and type(value) is raw else _prepared(field, value)
 
     return prepare
+
+
+def _json_preparer(field: models.JSONField) -> Callable:
+    """A dict as the field would send it, with one encoder for every row.
+
+    ``json.dumps(value, cls=...)``, which the field calls, builds a new encoder for each value:
+    for the 200,000 rows of a list that was half the time spent preparing them. An encoder keeps
+    nothing between calls, so one instance writes exactly the same text.
+    """
+    encode = (field.encoder or json.JSONEncoder)().encode
+    if connection.vendor == "sqlite":  # JSON is stored as its text
+        return lambda value: encode(value) if type(value) is dict else _prepared(field, value)
+    if connection.vendor == "postgresql":  # what adapt_json_value gives, with the one encoder
+        from psycopg.types.json import Jsonb
+
+        return lambda value: Jsonb(value, dumps=encode) if type(value) is dict else _prepared(field, value)
+    return lambda value: _prepared(field, value)
 
 
 def _rows_per_insert(columns: int) -> int:

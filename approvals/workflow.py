@@ -173,6 +173,7 @@ def replace_recipient_list(
     name_column = table.guess_name_column() or ""
     with transaction.atomic():
         _begin_edit(campaign, user)
+        _require_fitting_columns(campaign, address_column, name_column, table)
         campaign.recipients.all().delete()
         campaign.list_filename = filename
         campaign.list_sha256 = table.sha256
@@ -210,6 +211,7 @@ def choose_columns(campaign: Campaign, user, address_column: str, name_column: s
         campaign.address_column = address_column
         campaign.name_column = name_column
         campaign.save(update_fields=["address_column", "name_column", "updated_at"])
+        _require_fitting_columns(campaign, address_column, name_column)
         batch: list[Recipient] = []
         for recipient in campaign.recipients.iterator(chunk_size=2000):
             recipient.email = recipient.data.get(address_column, "")
@@ -223,6 +225,53 @@ def choose_columns(campaign: Campaign, user, address_column: str, name_column: s
             "columns_chosen", actor=user, campaign=campaign,
             address_column=address_column, name_column=name_column,
         )
+
+
+def _require_fitting_columns(campaign: Campaign, address_column: str, name_column: str,
+                             table: RecipientTable | None = None) -> None:
+    """Refuse address and name columns with a value longer than the database keeps for them.
+
+    PostgreSQL refuses such a value (SQLite would keep it): without this check the upload or the
+    choice of columns failed with a server error. No address is that long (a mail path holds at
+    most 254 characters), so the value is a wrong column or a broken row, and the message says which.
+    The rows are those of ``table`` (before they are stored), or else the campaign's stored rows.
+    """
+    limits = [(address_column, Recipient._meta.get_field("email").max_length, _address_too_long_message)]
+    if name_column:
+        limits.append((name_column, Recipient._meta.get_field("display_name").max_length, _name_too_long_message))
+    rows = (zip(table.row_numbers, table.rows, strict=True) if table is not None else
+            campaign.recipients.order_by("row_number").values_list("row_number", "data").iterator(chunk_size=2000))
+    found = _first_too_long(rows, limits)
+    if found:
+        row, length, (column, limit, message) = found
+        raise WorkflowError(message() % {"row": row, "column": column, "length": f"{length:,}", "limit": limit})
+
+
+def _first_too_long(rows: Iterable[tuple[int, dict]], limits: list[tuple]) -> tuple[int, int, tuple] | None:
+    """The first row with a value longer than its column's limit: its number, the length, the limit.
+
+    ``limits`` are (column, most characters, message) entries. Every row is read, even after a find:
+    an open database cursor (the stored rows) must be read to its end, or PostgreSQL fails the
+    transaction when the cursor is closed after the refusal rolled it back.
+    """
+    found = None
+    for number, data in rows:
+        if found is None:
+            found = next(((number, len(data[limit[0]]), limit) for limit in limits
+                          if len(data.get(limit[0], "")) > limit[1]), None)
+    return found
+
+
+def _address_too_long_message() -> str:
+    return _("Row %(row)d of the column “%(column)s” holds %(length)s characters, more than an email address "
+             "can have (%(limit)s), so the column cannot be used for addresses. Correct the row, or use the "
+             "column that holds the addresses.")
+
+
+def _name_too_long_message() -> str:
+    return _("Row %(row)d of the column “%(column)s” holds %(length)s characters, more than a name can have "
+             "(%(limit)s), so the column cannot be used for names. Shorten the value, or use another column "
+             "for the names.")
 
 
 def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content_type: str) -> Attachment:

@@ -249,13 +249,42 @@ def huge_cells(bench: Bench):
 
 
 def similar_long_addresses(bench: Bench):
-    # As long as a cell may be (longer ones are refused at upload, see huge_cells).
+    # As long as a cell may be: refused, as no address column keeps a value that long.
     local = "a" * 32_000
-    rows = "氏名,メールアドレス\r\n" + "".join(f"x{i},{local}{i}@example.com\r\n" for i in range(1_000))
+    huge = "氏名,メールアドレス\r\n" + "".join(f"x{i},{local}{i}@example.com\r\n" for i in range(1_000))
+    # As long as the address column keeps (320 characters), the local part as long as the look-alike
+    # check reads (64), and every address one letter away from every other: one cluster of look-alikes.
+    domain = "d" * (320 - 64 - len("@.example.jp")) + ".example.jp"
+    variants = [f"{'a' * at}{letter}{'a' * (63 - at)}@{domain}"
+                for at in range(64) for letter in "bcdefghijklmnopqrstuvwxyz"]
+    longest = "氏名,メールアドレス\r\n" + "".join(f"x{i},{address}\r\n" for i, address in enumerate(variants))
     campaign = bench.campaign(rows=0)
-    return [(f"upload 1,000 addresses of 32,000 characters that differ by one character ({len(rows) / MB:.0f} MB)",
-             lambda: bench.upload_list(campaign, rows.encode(), "s.csv")),
+    return [(f"upload 1,000 addresses of 32,000 characters that differ by one character ({len(huge) / MB:.0f} MB)",
+             lambda: bench.upload_list(campaign, huge.encode(), "s.csv")),
+            (f"upload {len(variants):,} addresses of 320 characters, each one letter from every other",
+             lambda: bench.upload_list(campaign, longest.encode(), "s.csv")),
             ("edit page with its preflight", lambda: bench.edit_page(campaign))]
+
+
+def look_alike_groups(bench: Bench):
+    """Look-alike addresses in groups as large as one key may gather: candidate pairs up to their limit."""
+    from approvals.guards.distance import MAX_BUCKET, MAX_CANDIDATES
+
+    pairs_per_group = MAX_BUCKET * (MAX_BUCKET - 1) // 2
+    groups = MAX_CANDIDATES // pairs_per_group + 1
+    # A group: a letter tag, then 36 a's of which one is b or c (64 ways): every address one letter from the
+    # others, all sharing the key without that letter. Letters, not digits, so no group is a numbered series.
+    def tag(group: int) -> str:
+        return "".join("abcdefghijklmnopqrstuvwxyz"[group // 26 ** place % 26] for place in range(4))
+
+    addresses = [f"{tag(group)}{'a' * at}{letter}{'a' * (35 - at)}@example.jp"
+                 for group in range(groups) for at in range(MAX_BUCKET // 2) for letter in "bc"]
+    rows = "氏名,メールアドレス\r\n" + "".join(f"x{i},{address}\r\n" for i, address in enumerate(addresses))
+    campaign = bench.campaign(rows=0)
+    return [(f"upload {len(addresses):,} addresses in groups of {MAX_BUCKET} look-alikes",
+             lambda: bench.upload_list(campaign, rows.encode(), "g.csv")),
+            (f"edit page with its preflight ({groups * pairs_per_group:,} candidate pairs, {MAX_CANDIDATES:,} read)",
+             lambda: bench.edit_page(campaign))]
 
 
 def cells_at_the_limit(bench: Bench):
@@ -445,6 +474,7 @@ CASES = [
     Case("long-line", "a list that is one long line", long_line),
     Case("huge-cells", "huge single cells", huge_cells),
     Case("similar-long-addresses", "long, nearly identical addresses", similar_long_addresses),
+    Case("look-alike-groups", "groups of look-alike addresses", look_alike_groups),
     Case("cells-at-the-limit", "the largest list that is accepted", cells_at_the_limit),
     Case("xlsx-shared-text", "a workbook whose one string fills every row", xlsx_shared_text),
     Case("xlsx-at-the-limit", "the largest workbook that is accepted", xlsx_at_the_limit),

@@ -445,26 +445,48 @@ def _encoding_message() -> str:
 def _csv_records(text: str) -> Iterator[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     number = 0
-    try:
-        while True:
-            # The csv module stops at the first cell longer than a spreadsheet's, before reading the
-            # rest of it. Its limit is global to the process: set for each row read here, then put back.
-            with _csv_field_limit(MAX_CELL_CHARS):
-                cells = next(reader, None)
-            if cells is None:
-                return
+    while True:
+        batch, error = _next_records(reader)
+        for cells in batch:  # the rows before a broken one first: an earlier row's problem is reported first
             number += 1
             yield cells
-    except csv.Error as exc:
-        if _FIELD_LIMIT.match(str(exc)):
-            raise ListError(_cell_too_long_message(number + 1)) from exc
-        # strict: an unclosed quote would otherwise swallow the rest of the file
-        # into one cell and silently drop every row after it.
-        raise ListError(
-            _("Row %(row)d is not valid CSV. Check its quotation marks: a quotation mark "
-              "that is never closed joins all following rows into one cell.")
-            % {"row": number + 1}
-        ) from exc
+        if error is not None:
+            raise _csv_error_message(error, number + 1) from error
+        if len(batch) < CSV_ROWS_PER_READ:
+            return
+
+
+# Rows read under one setting of the csv module's cell limit (setting it for every row of 200,000
+# took as long as reading them).
+CSV_ROWS_PER_READ = 1_000
+
+
+def _next_records(reader) -> tuple[list[list[str]], csv.Error | None]:
+    """Up to CSV_ROWS_PER_READ rows, and the error that stopped the reading early, if one did."""
+    batch: list[list[str]] = []
+    # The csv module stops at the first cell longer than a spreadsheet's, before reading the rest
+    # of it. Its limit is global to the process: set for these rows only, then put back.
+    with _csv_field_limit(MAX_CELL_CHARS):
+        try:
+            for cells in reader:
+                batch.append(cells)
+                if len(batch) == CSV_ROWS_PER_READ:
+                    break
+        except csv.Error as exc:
+            return batch, exc
+    return batch, None
+
+
+def _csv_error_message(error: csv.Error, row: int) -> ListError:
+    if _FIELD_LIMIT.match(str(error)):
+        return ListError(_cell_too_long_message(row))
+    # strict: an unclosed quote would otherwise swallow the rest of the file
+    # into one cell and silently drop every row after it.
+    return ListError(
+        _("Row %(row)d is not valid CSV. Check its quotation marks: a quotation mark "
+          "that is never closed joins all following rows into one cell.")
+        % {"row": row}
+    )
 
 
 @contextmanager

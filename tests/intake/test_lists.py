@@ -12,7 +12,7 @@ import zlib
 import pytest
 from django.utils import translation
 
-from approvals.intake.lists import ListError, RecipientTable, read_recipient_list
+from approvals.intake.lists import CSV_ROWS_PER_READ, ListError, RecipientTable, read_recipient_list
 from tests.samples import Raw, rewrite_member, xlsx, xlsx_sharing
 
 MB = 1024 * 1024
@@ -309,6 +309,22 @@ def test_an_unclosed_quote_is_refused_with_its_row_number():
     message = refusal(b'email,name\na@example.jp,A\nb@example.jp,"B\nc@example.jp,C\n')
     assert "Row 3 " in message
     assert "quotation mark" in message
+
+
+@pytest.mark.parametrize("broken_row", [CSV_ROWS_PER_READ, CSV_ROWS_PER_READ + 1, 2 * CSV_ROWS_PER_READ + 7])
+def test_a_broken_row_past_the_first_rows_read_is_named_by_its_row(broken_row):
+    """Rows are read a thousand at a time; the row number in the message still counts every row."""
+    lines = ["email,name", *(f"m{n}@example.jp,M{n}" for n in range(2, broken_row)),
+             'x@example.jp,"X', "y@example.jp,Y"]
+    message = refusal("\n".join(lines).encode(), max_rows=5_000)
+    assert f"Row {broken_row} " in message and "quotation mark" in message
+
+
+def test_an_earlier_rows_problem_is_reported_before_a_later_broken_quote():
+    lines = ["email,name", "a@example.jp,A", "b@example.jp,B,extra", *(f"m{n}@example.jp,M" for n in range(10)),
+             'x@example.jp,"X']
+    message = refusal("\n".join(lines).encode())
+    assert "Row 3 " in message and "3 values" in message
 
 
 def test_text_after_a_closing_quote_is_refused_not_guessed():
