@@ -79,7 +79,7 @@ def _prepared(field: models.Field, value):
 
 
 def _preparer(field: models.Field) -> Callable:
-    if isinstance(field, models.JSONField):
+    if type(field) is models.JSONField:  # a subclass may prepare values its own way
         return _json_preparer(field)
     raw = next((kind for field_class, kind in _RAW_TYPES if isinstance(field, field_class)), None)
 

@@ -208,10 +208,10 @@ def choose_columns(campaign: Campaign, user, address_column: str, name_column: s
         raise WorkflowError(_("Choose columns that exist in the uploaded list."))
     with transaction.atomic():
         _begin_edit(campaign, user)
+        _require_fitting_columns(campaign, address_column, name_column)
         campaign.address_column = address_column
         campaign.name_column = name_column
         campaign.save(update_fields=["address_column", "name_column", "updated_at"])
-        _require_fitting_columns(campaign, address_column, name_column)
         batch: list[Recipient] = []
         for recipient in campaign.recipients.iterator(chunk_size=2000):
             recipient.email = recipient.data.get(address_column, "")
@@ -234,7 +234,7 @@ def _require_fitting_columns(campaign: Campaign, address_column: str, name_colum
     PostgreSQL refuses such a value (SQLite would keep it): without this check the upload or the
     choice of columns failed with a server error. No address is that long (a mail path holds at
     most 254 characters), so the value is a wrong column or a broken row, and the message says which.
-    The rows are those of ``table`` (before they are stored), or else the campaign's stored rows.
+    The rows are those of ``table`` (an upload, before it is stored), or else the campaign's stored rows.
     """
     limits = [(address_column, Recipient._meta.get_field("email").max_length, _address_too_long_message)]
     if name_column:
@@ -244,7 +244,12 @@ def _require_fitting_columns(campaign: Campaign, address_column: str, name_colum
     found = _first_too_long(rows, limits)
     if found:
         row, length, (column, limit, message) = found
-        raise WorkflowError(message() % {"row": row, "column": column, "length": f"{length:,}", "limit": limit})
+        # At upload the columns were guessed, and can only be chosen once a list is stored.
+        advice = (_("Correct the row in the file and upload it again.") if table is not None
+                  else _("Choose another column, or correct the row in the file and upload it again."))
+        fact = message() % {"row": row, "column": column, "length": f"{length:,}", "limit": limit}
+        # Two sentences, joined as the language joins them (Japanese: without a space).
+        raise WorkflowError(_("%(fact)s %(advice)s") % {"fact": fact, "advice": advice})
 
 
 def _first_too_long(rows: Iterable[tuple[int, dict]], limits: list[tuple]) -> tuple[int, int, tuple] | None:
@@ -264,14 +269,12 @@ def _first_too_long(rows: Iterable[tuple[int, dict]], limits: list[tuple]) -> tu
 
 def _address_too_long_message() -> str:
     return _("Row %(row)d of the column “%(column)s” holds %(length)s characters, more than an email address "
-             "can have (%(limit)s), so the column cannot be used for addresses. Correct the row, or use the "
-             "column that holds the addresses.")
+             "can have (%(limit)s), so the column cannot be used for addresses.")
 
 
 def _name_too_long_message() -> str:
     return _("Row %(row)d of the column “%(column)s” holds %(length)s characters, more than a name can have "
-             "(%(limit)s), so the column cannot be used for names. Shorten the value, or use another column "
-             "for the names.")
+             "(%(limit)s), so the column cannot be used for names.")
 
 
 def add_attachment(campaign: Campaign, user, filename: str, data: bytes, content_type: str) -> Attachment:

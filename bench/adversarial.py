@@ -268,9 +268,9 @@ def similar_long_addresses(bench: Bench):
 
 def look_alike_groups(bench: Bench):
     """Look-alike addresses in groups as large as one key may gather: candidate pairs up to their limit."""
-    from approvals.guards.distance import MAX_BUCKET, MAX_CANDIDATES
+    from approvals.guards.distance import CROWDED_KEY, MAX_CANDIDATES
 
-    pairs_per_group = MAX_BUCKET * (MAX_BUCKET - 1) // 2
+    pairs_per_group = CROWDED_KEY * (CROWDED_KEY - 1) // 2
     groups = MAX_CANDIDATES // pairs_per_group + 1
     # A group: a letter tag, then 36 a's of which one is b or c (64 ways): every address one letter from the
     # others, all sharing the key without that letter. Letters, not digits, so no group is a numbered series.
@@ -278,10 +278,10 @@ def look_alike_groups(bench: Bench):
         return "".join("abcdefghijklmnopqrstuvwxyz"[group // 26 ** place % 26] for place in range(4))
 
     addresses = [f"{tag(group)}{'a' * at}{letter}{'a' * (35 - at)}@example.jp"
-                 for group in range(groups) for at in range(MAX_BUCKET // 2) for letter in "bc"]
+                 for group in range(groups) for at in range(CROWDED_KEY // 2) for letter in "bc"]
     rows = "氏名,メールアドレス\r\n" + "".join(f"x{i},{address}\r\n" for i, address in enumerate(addresses))
     campaign = bench.campaign(rows=0)
-    return [(f"upload {len(addresses):,} addresses in groups of {MAX_BUCKET} look-alikes",
+    return [(f"upload {len(addresses):,} addresses in groups of {CROWDED_KEY} look-alikes",
              lambda: bench.upload_list(campaign, rows.encode(), "g.csv")),
             (f"edit page with its preflight ({groups * pairs_per_group:,} candidate pairs, {MAX_CANDIDATES:,} read)",
              lambda: bench.edit_page(campaign))]

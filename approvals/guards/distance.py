@@ -59,14 +59,16 @@ def deletions2(word: str) -> set[str]:
 
 # Above this many candidate pairs a list is one big cluster of look-alikes: report what was found.
 MAX_CANDIDATES = 300_000
-# A key shared by more words than this is a naming scheme (user-aa, user-ab …), not a slip, and its
-# pairs (2,000 for 64 words, 1.3 million for 1,600) would only fill MAX_CANDIDATES. In generated
-# 200,000-row member lists no key is shared by more than 14 words (bench/guards_eval.py's corpus).
-MAX_BUCKET = 64
+# A key shared by more words than this is crowded: a naming scheme (user-aa, user-ab …), not slips. All
+# its pairs (2,000 for 64 words, 1.3 million for 1,600) would only fill MAX_CANDIDATES, so only the
+# word that is the key itself is paired (see near_pairs). In generated 200,000-row member lists no key
+# is shared by more than 14 addresses of one domain (bench/guards_eval.py's corpus).
+CROWDED_KEY = 64
 
 
 def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = None,
-               family: Callable[[int], str | None] | None = None) -> set[tuple[int, int]]:
+               family: Callable[[int], str | None] | None = None,
+               most_paired: int | None = None) -> set[tuple[int, int]]:
     """Index pairs (i < j) of words whose one-deletion neighbourhoods meet (symmetric delete index).
 
     This finds every pair at edit distance 1 (substitution, insertion, deletion, swap
@@ -75,6 +77,9 @@ def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = 
     words that share one are paired too. ``family`` names a group inside which words
     are never paired (a numbered series: member00001, member00002…): a bucket is split
     by family first, so a series of 100,000 costs one pass, not its pairs.
+    A key shared by more than ``most_paired`` words pairs only the word that is the key itself
+    with the others (a letter added or dropped: tanaka / tanakaa), not the others among
+    themselves: inside a crowded key, a substitution (tanaka / tanoka) is not found.
     The cost is about length + 2 keys per word, counted in C (Counter) so that only
     keys two words share are handled in Python.
     """
@@ -92,7 +97,7 @@ def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = 
             keys |= {"\0" + key for key in extra_keys(word)}
         neighbourhoods.append(keys)
         every_key.extend(keys)
-    shared = {key for key, count in Counter(every_key).items() if 1 < count <= MAX_BUCKET}
+    shared = {key for key, count in Counter(every_key).items() if count > 1}
     del every_key
     pairs: set[tuple[int, int]] = set()
     if not shared:
@@ -101,19 +106,36 @@ def near_pairs(words: list[str], extra_keys: Callable[[str], set[str]] | None = 
     for number, keys in enumerate(neighbourhoods):
         for key in keys & shared:
             buckets[key].append(number)
-    for bucket in buckets.values():
-        groups: dict[str | None, list[int]] = defaultdict(list)
-        for number in bucket:
-            groups[family(number) if family else None].append(number)
-        members = list(groups.items())
-        for g, (name, first) in enumerate(members):
-            if name is None:
-                _add_pairs(pairs, ((a, b) for x, a in enumerate(first) for b in first[x + 1:] if words[a] != words[b]))
-            for _other, second in members[g + 1:]:
-                _add_pairs(pairs, ((a, b) for a in first for b in second))
+    for key, bucket in buckets.items():
+        if most_paired is not None and len(bucket) > most_paired:
+            _add_pairs(pairs, _pairs_with_the_key_itself(key, bucket, words, family))
+        else:
+            _add_pairs(pairs, _pairs_in(bucket, words, family))
         if len(pairs) >= MAX_CANDIDATES:
             break
     return pairs
+
+
+def _pairs_in(bucket: list[int], words: list[str], family: Callable[[int], str | None] | None) -> Iterator:
+    """Every pair of the bucket's words, except two of one family and two equal words."""
+    groups: dict[str | None, list[int]] = defaultdict(list)
+    for number in bucket:
+        groups[family(number) if family else None].append(number)
+    members = list(groups.items())
+    for g, (name, first) in enumerate(members):
+        if name is None:
+            yield from ((a, b) for x, a in enumerate(first) for b in first[x + 1:] if words[a] != words[b])
+        for _other, second in members[g + 1:]:
+            yield from ((a, b) for a in first for b in second)
+
+
+def _pairs_with_the_key_itself(key: str, bucket: list[int], words: list[str],
+                               family: Callable[[int], str | None] | None) -> Iterator:
+    """The word equal to the key, with each other word of the bucket (linear in a crowded key)."""
+    for itself in (number for number in bucket if words[number] == key):
+        kin = family(itself) if family else None
+        yield from ((itself, other) for other in bucket
+                    if words[other] != key and (kin is None or family(other) != kin))
 
 
 def _add_pairs(pairs: set[tuple[int, int]], new: Iterator[tuple[int, int]]) -> None:

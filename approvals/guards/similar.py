@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from .address_index import mailbox_key, normalise
 from .confusables import text_skeleton
 from .context import PreflightContext, Row
-from .distance import edit_distance, near_pairs
+from .distance import CROWDED_KEY, edit_distance, near_pairs
 from .findings import Finding, Severity, sorted_rows
 from .romaji import address_key, fold_romaji, looks_like_name, name_key
 
@@ -176,7 +176,8 @@ def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
     for domain, locals_ in by_domain.items():
         if len(locals_) < 2:
             continue
-        for i, j in near_pairs(locals_, lambda word: {fold_romaji(word), text_skeleton(word)}, _series(locals_)):
+        for i, j in near_pairs(locals_, lambda word: {fold_romaji(word), text_skeleton(word)}, _series(locals_),
+                               most_paired=CROWDED_KEY):
             x, y = locals_[i], locals_[j]
             if edit_distance(x, y) > 2 and fold_romaji(x) != fold_romaji(y) and text_skeleton(x) != text_skeleton(y):
                 continue

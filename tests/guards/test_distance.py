@@ -5,7 +5,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from approvals.guards import distance
-from approvals.guards.distance import MAX_BUCKET, edit_distance, near_pairs
+from approvals.guards.distance import CROWDED_KEY, edit_distance, near_pairs
 
 
 def full_table_distance(a: str, b: str, limit: int) -> int:
@@ -63,17 +63,31 @@ def test_typical_slips_have_their_distances():
     assert edit_distance("yamada.taro", "sato.hanako") == 3  # more than the limit: limit + 1
 
 
-def test_a_key_shared_by_more_words_than_a_bucket_holds_pairs_none_of_them():
-    # Every word is one letter from the others, all sharing the key without that letter.
-    def cluster(size):
-        return [f"{'a' * (at // 2)}{'bc'[at % 2]}{'a' * (40 - at // 2)}" for at in range(size)]
+def one_letter_apart(size: int) -> list[str]:
+    """Words one letter from each other, all sharing one key (the word without that letter), which no word is."""
+    return [f"{'a' * (at // 2)}{'bc'[at % 2]}{'a' * (40 - at // 2)}" for at in range(size)]
 
-    assert len(near_pairs(cluster(MAX_BUCKET))) == MAX_BUCKET * (MAX_BUCKET - 1) // 2
-    # One more word: the shared key is a naming scheme; only neighbours that share another key pair up.
-    assert len(near_pairs(cluster(MAX_BUCKET + 2))) < MAX_BUCKET + 2
+
+def test_a_crowded_key_pairs_its_words_only_with_the_word_that_is_the_key():
+    every_pair = CROWDED_KEY * (CROWDED_KEY - 1) // 2
+    assert len(near_pairs(one_letter_apart(CROWDED_KEY), most_paired=CROWDED_KEY)) == every_pair
+    # Two words more: a naming scheme; only neighbours that share another key pair up.
+    assert len(near_pairs(one_letter_apart(CROWDED_KEY + 2), most_paired=CROWDED_KEY)) < CROWDED_KEY + 2
+    # Without a limit (the look-alike domain check), every pair still counts.
+    assert len(near_pairs(one_letter_apart(CROWDED_KEY + 2))) == (CROWDED_KEY + 2) * (CROWDED_KEY + 1) // 2
+
+
+def test_a_letter_added_to_an_address_is_found_however_crowded_its_key():
+    """tanaka / tanakaa share one key, tanaka itself; 65 other addresses one letter longer crowd it."""
+    letters = "bcdefghijklmnopqrstuvwxyz"
+    crowd = [f"tanaka{x}" for x in letters] + [f"{x}tanaka" for x in letters] + [f"tan{x}aka" for x in letters[:14]]
+    words = ["tanaka", "tanakaa", *crowd]
+    assert len(words) > CROWDED_KEY
+    pairs = near_pairs(words, most_paired=CROWDED_KEY)
+    assert (0, 1) in pairs
+    assert (1, 2) not in pairs  # tanakaa / tanakab: a substitution inside the crowded key
 
 
 def test_candidate_pairs_stop_at_their_limit_even_inside_one_key(monkeypatch):
     monkeypatch.setattr(distance, "MAX_CANDIDATES", 100)
-    words = [f"{'a' * (at // 2)}{'bc'[at % 2]}{'a' * (40 - at // 2)}" for at in range(30)]  # 435 pairs
-    assert len(near_pairs(words)) == 100
+    assert len(near_pairs(one_letter_apart(30))) == 100  # of 435

@@ -32,6 +32,7 @@ def test_an_address_longer_than_any_address_is_refused_with_its_row(client_for, 
     assert response.status_code == 200
     if refused:
         assert f"Row 3 of the column “メールアドレス” holds {length:,} characters" in shown(response)
+        assert "Correct the row in the file and upload it again." in shown(response)
         assert not campaign.recipients.exists()
     else:
         assert sorted(campaign.recipients.values_list("email", flat=True))[0] == rows[1]["メールアドレス"]
@@ -57,6 +58,7 @@ def test_a_column_of_long_notes_cannot_be_chosen_for_addresses_or_names(client_f
         response = page.post(reverse("columns_choose", args=[campaign.pk]), choice, follow=True)
         assert response.status_code == 200
         assert "Row 3 of the column “備考” holds 360 characters" in shown(response) and refusal in shown(response)
+        assert "Choose another column" in shown(response)
         campaign.refresh_from_db()
         assert (campaign.address_column, campaign.name_column) == ("メールアドレス", "氏名")
         assert list(campaign.recipients.order_by("row_number").values_list("email", "display_name")) == before
@@ -75,3 +77,16 @@ def test_one_column_for_both_address_and_name_keeps_the_shorter_limit(client_for
                          {"address_column": "メールアドレス", "name_column": "メールアドレス"}, follow=True)
     assert ("Row 2 of the column “メールアドレス” holds 310 characters, more than a name can have (300)"
             in shown(response))
+
+
+def test_the_refusal_is_in_japanese_for_a_japanese_browser(drafter):
+    from django.test import Client
+
+    campaign = workflow.create_campaign(drafter, "日本語")
+    rows = members(2)
+    rows[0]["メールアドレス"] = "a" * 400 + "@example.jp"
+    page = Client(headers={"accept-language": "ja"})
+    page.force_login(drafter)
+    response = upload(page, campaign, rows)
+    assert ("列「メールアドレス」の 2 行目は 411 文字あり、メールアドレスの上限（320 文字）を超えているため、"
+            "この列は宛先に使えません。ファイルのその行を直して、もう一度アップロードしてください。") in shown(response)
