@@ -145,6 +145,7 @@ def address_key(email: str) -> AddressKey:
 _NAME_SHAPE = re.compile(r"[^\d@＠:/\\<>{}=%#$&*+|~^]{1,40}")
 
 
+@lru_cache(maxsize=200_000)  # asked for each row of every near pair: once per name is enough
 def looks_like_name(value: str) -> bool:
     """Short text of letters, kanji or kana in at most four words: what a person's name looks like."""
     text = value.strip()

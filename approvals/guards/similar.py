@@ -24,6 +24,7 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Iterator
+from functools import lru_cache
 
 from .address_index import mailbox_key, normalise
 from .confusables import text_skeleton
@@ -42,6 +43,7 @@ _PADDED = re.compile(r"(?<!\d)0\d")
 _SPACES = re.compile(r"\s+")
 
 
+@lru_cache(maxsize=200_000)  # each row of every near pair: once per name is enough
 def _comparable(name: str) -> str:
     return _SPACES.sub("", unicodedata.normalize("NFKC", name)).casefold()
 
