@@ -109,6 +109,7 @@ _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 # A UTF-8 sequence of two or more bytes starts with a byte C2-F4, which Latin-1 and
 # cp1252 both show as U+00C2-U+00F4: text without one cannot be UTF-8 read as Latin.
 _LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
+_UNTYPABLE_OR_LATIN_LEAD = re.compile("[\ufffd\x00\x1b\x80-\x9f\uf8f0-\uf8f3\u00c2-\u00f4]")
 _CELL_SEPARATOR = "\x00"
 # Parts that hold cell text (shared strings, inline strings in sheets; not DrawingML, whose text
 # keeps its spaces), and in them the text of a rich-text run (after <r> or </rPr>, any namespace
@@ -390,10 +391,16 @@ def _looks_garbled(text: str) -> bool:
     # Every other sign is non-ASCII and none spans a line break: only lines with a
     # non-ASCII character are read (a list of addresses is mostly ASCII).
     foreign = "\n".join(line for line in text.split("\n") if not line.isascii())
-    if _UNTYPABLE.search(foreign) or _HALFWIDTH_AS_CP932.search(foreign) or _ghost_dots(foreign):
+    # One scan of the text for both classes (most text has neither), each class apart only if it found one.
+    either = _UNTYPABLE_OR_LATIN_LEAD.search(foreign) is not None
+    if either and _UNTYPABLE.search(foreign):
+        return True
+    if ("ｽ" in foreign or "ｾ" in foreign) and _HALFWIDTH_AS_CP932.search(foreign):  # the pattern needs one
+        return True
+    if _ghost_dots(foreign):
         return True
     # Line by line, so rows pasted in from a differently encoded file are caught too.
-    may_be_latin = _LATIN_LEAD.search(foreign) is not None
+    may_be_latin = either and _LATIN_LEAD.search(foreign) is not None
     return any(_line_looks_garbled(line, may_be_latin) for line in foreign.splitlines() if not line.isascii())
 
 
