@@ -178,14 +178,17 @@ def similar_addresses(ctx: PreflightContext) -> Iterator[Finding]:
     for domain, locals_ in by_domain.items():
         if len(locals_) < 2:
             continue
+        rows = [first[f"{local}@{domain}"] for local in locals_]
         for i, j in near_pairs(locals_, lambda word: {fold_romaji(word), text_skeleton(word)}, _series(locals_),
                                most_paired=CROWDED_KEY):
             x, y = locals_[i], locals_[j]
-            if edit_distance(x, y) > 2 and fold_romaji(x) != fold_romaji(y) and text_skeleton(x) != text_skeleton(y):
-                continue
-            one, two = sorted((first[f"{x}@{domain}"], first[f"{y}@{domain}"]), key=lambda r: r.row_number)
+            one, two = (rows[i], rows[j]) if rows[i].row_number < rows[j].row_number else (rows[j], rows[i])
+            # The reason first: most near pairs have none, and it costs less than the distance. (A pair
+            # found by a shared deletion is near anyway; only one whose spelling of one address equals
+            # the other's skeleton may not be.)
             reason = _reason(one, two, ctx, shared)
-            if reason:
+            if reason and (edit_distance(x, y) <= 2 or fold_romaji(x) == fold_romaji(y)
+                           or text_skeleton(x) == text_skeleton(y)):
                 pairs.append((one.row_number, one.email, two.row_number, two.email, reason))
     if pairs:
         pairs.sort()
