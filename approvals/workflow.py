@@ -262,8 +262,8 @@ def _first_too_long(rows: Iterable[tuple[int, dict]], limits: list[tuple]) -> tu
     found = None
     for number, data in rows:
         if found is None:
-            found = next(((number, len(data[limit[0]]), limit) for limit in limits
-                          if len(data.get(limit[0], "")) > limit[1]), None)
+            found = next(((number, len(data[column]), (column, most, message)) for column, most, message in limits
+                          if len(data.get(column, "")) > most), None)
     return found
 
 

@@ -19,7 +19,7 @@ def edit_distance(a: str, b: str, limit: int = 2) -> int:
     if limit <= 0 or abs(len(a) - len(b)) > limit:
         return limit + 1
     start = _common_prefix(a, b)
-    end = _common_prefix(a[:start - 1:-1] if start else a[::-1], b[:start - 1:-1] if start else b[::-1])
+    end = _common_prefix(a[start:][::-1], b[start:][::-1])
     a, b = a[start:len(a) - end], b[start:len(b) - end]
     if not a or not b:
         return min(len(a) + len(b), limit + 1)

@@ -77,7 +77,8 @@ _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
 # Characters nobody types: the replacement character, NUL (UTF-16 read as
 # something else), ESC (ISO-2022-JP), C1 controls and the code points Python's
 # cp932 gives to bytes that are not characters. Each means a wrong codec.
-_UNTYPABLE = re.compile("[\ufffd\x00\x1b\x80-\x9f\uf8f0-\uf8f3]")
+_UNTYPABLE_CHARACTERS = "\ufffd\x00\x1b\x80-\x9f\uf8f0-\uf8f3"
+_UNTYPABLE = re.compile(f"[{_UNTYPABLE_CHARACTERS}]")
 # UTF-8 half-width katakana (EF BD xx, EF BE xx) read as CP932: the EF byte is lost
 # or becomes "・", the next is ｽ or ｾ, so every other character is ｽ or ｾ.
 # (Every alternative of the first repetition starts with a literal character, so the
@@ -108,8 +109,9 @@ _LATIN_BYTE = {chr(b): b for b in range(0x80, 0x100)} | {
 _LATIN_RUN = re.compile("[" + re.escape("".join(_LATIN_BYTE)) + "]+")
 # A UTF-8 sequence of two or more bytes starts with a byte C2-F4, which Latin-1 and
 # cp1252 both show as U+00C2-U+00F4: text without one cannot be UTF-8 read as Latin.
-_LATIN_LEAD = re.compile("[\u00c2-\u00f4]")
-_UNTYPABLE_OR_LATIN_LEAD = re.compile("[\ufffd\x00\x1b\x80-\x9f\uf8f0-\uf8f3\u00c2-\u00f4]")
+_LATIN_LEADS = "\u00c2-\u00f4"
+_LATIN_LEAD = re.compile(f"[{_LATIN_LEADS}]")
+_UNTYPABLE_OR_LATIN_LEAD = re.compile(f"[{_UNTYPABLE_CHARACTERS}{_LATIN_LEADS}]")
 _CELL_SEPARATOR = "\x00"
 # Parts that hold cell text (shared strings, inline strings in sheets; not DrawingML, whose text
 # keeps its spaces), and in them the text of a rich-text run (after <r> or </rPr>, any namespace
